@@ -1,0 +1,1 @@
+"""agent/: LLM client, prompts, edit blocks, scaffolds, and the session controller."""

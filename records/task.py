@@ -1,0 +1,64 @@
+"""Task and Hint: one benchmark task, start code to next record, as the catalog hands it out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+HintLevel = Literal["pseudo", "text", "paper"]
+HINT_LEVELS: tuple[str, ...] = ("pseudo", "text", "paper")
+
+# The benchmark's hint regimes, as the CLI spells them, and the levels each one shows.
+HINT_REGIMES: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "pseudo": ("pseudo",),
+    "text": ("text",),
+    "paper": ("paper",),
+    "pseudo+text": ("pseudo", "text"),
+    "all": ("pseudo", "text", "paper"),
+}
+
+
+@dataclass(frozen=True)
+class Hint:
+    level: HintLevel  # L1 pseudo, L2 text, L3 paper
+    text: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """Task `track/k`: start from record k's script, reach record k+1's time.
+
+    Times are the catalog's (calibrated on one machine); scoring rescales them to
+    the start time measured in each session.
+    """
+
+    id: str  # "micro/1", "nanogpt/4"
+    track: Literal["micro", "nanogpt"]
+    record: int
+    title: str
+    start_script: Path  # the start code (train.py of rung k, or the record's extracted code)
+    start_time_s: float
+    target_time_s: float
+    target_loss: float
+    hint_files: dict[str, Path] = field(default_factory=dict)  # level -> file
+    reference_diff_file: Path | None = None
+    launcher: Literal["python", "torchrun"] = "python"
+    available: bool = True
+    unavailable_reason: str = ""
+
+    @property
+    def hint_levels(self) -> list[str]:
+        return [level for level in HINT_LEVELS if level in self.hint_files]
+
+    def start_code(self) -> str:
+        return self.start_script.read_text()
+
+    def hints(self, regime: str) -> list[Hint]:
+        """The hints a session under `regime` shows the model, in L1, L2, L3 order."""
+        levels = HINT_REGIMES[regime]
+        return [Hint(level, self.hint_files[level].read_text()) for level in levels if level in self.hint_files]
+
+    def reference_diff(self) -> str:
+        return self.reference_diff_file.read_text() if self.reference_diff_file else ""

@@ -1,0 +1,1 @@
+"""runner/: run one candidate training script and tell exactly what happened."""

@@ -1,0 +1,1 @@
+"""sessions/: the SQLite store of events, nodes and blobs; replay; scoring."""
