@@ -61,6 +61,10 @@ class SessionStarted(Event):
     scaffold: str
     hints: str  # hint regime: none, pseudo, text, paper, pseudo+text, all
     mode: str  # auto, copilot, human
+    # The task's catalog numbers, frozen at start so scoring never depends on today's catalog.
+    start_time_s: float | None = None
+    target_time_s: float | None = None
+    target_loss: float | None = None
     config: dict = field(default_factory=dict)  # max_nodes, parallel, sandbox, backend, api_base...
     version: str = ""
 
