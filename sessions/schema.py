@@ -1,0 +1,110 @@
+"""The session database's schema, as sqlite-utils migrations, and how a file is opened.
+
+A file is ours when its `application_id` is APPLICATION_ID; anything else that already
+holds tables is someone else's database and is refused, never migrated.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+from speedrun_tui.errors import UserError
+
+APPLICATION_ID = 0x53525455  # "SRTU"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _migrations():
+    from sqlite_utils import Migrations
+
+    migrations = Migrations("speedrun-tui")
+
+    @migrations(name="0001_initial")
+    def initial(db) -> None:
+        db.execute("""
+            CREATE TABLE sessions (
+                id TEXT PRIMARY KEY,
+                task TEXT NOT NULL, model TEXT NOT NULL, mode TEXT NOT NULL,
+                scaffold TEXT NOT NULL, hints TEXT NOT NULL,
+                status TEXT NOT NULL,          -- running, finished, unfinished
+                ended TEXT NOT NULL DEFAULT '', -- SessionFinished.status: finished, stopped, failed
+                created_ts REAL NOT NULL, updated_ts REAL NOT NULL,
+                start_time_s REAL, target_time_s REAL, target_loss REAL,
+                config TEXT NOT NULL DEFAULT '{}', version TEXT NOT NULL DEFAULT '',
+                -- who writes it now: a dead pid (or a stale heartbeat elsewhere) means unfinished
+                writer_pid INTEGER, writer_start TEXT, writer_host TEXT, heartbeat_ts REAL,
+                n_events INTEGER NOT NULL DEFAULT 0, n_nodes INTEGER NOT NULL DEFAULT 0,
+                tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0,
+                best_time_s REAL, fsr REAL, times_source TEXT
+            )""")
+        db.execute("""
+            CREATE TABLE nodes (
+                session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                id INTEGER NOT NULL, parent INTEGER, stage TEXT NOT NULL,
+                status TEXT NOT NULL, code_sha TEXT, time_s REAL, val_loss REAL,
+                PRIMARY KEY (session_id, id)
+            ) WITHOUT ROWID""")
+        db.execute("""
+            CREATE TABLE events (
+                session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                seq INTEGER NOT NULL, kind TEXT NOT NULL, node INTEGER, ts REAL NOT NULL,
+                payload TEXT NOT NULL,
+                PRIMARY KEY (session_id, seq)
+            ) WITHOUT ROWID""")
+        db.execute("CREATE INDEX events_by_node ON events (session_id, node, seq)")
+        db.execute("CREATE TABLE blobs (sha TEXT PRIMARY KEY, text TEXT NOT NULL, size INTEGER NOT NULL)")
+
+    return migrations
+
+
+def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    """An open, checked, migrated connection; UserError (one line) for anything not ours."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, not a session database")
+    if readonly and not path.exists():
+        raise UserError(f"{path}: no session database here (run a session first, or pass --db PATH)")
+    if not readonly:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    target = f"file:{quote(str(path.resolve()))}?mode=ro" if readonly else str(path)
+    try:
+        conn = sqlite3.connect(target, uri=readonly, check_same_thread=False,
+                               isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as err:
+        raise UserError(f"{path}: cannot open the session database ({err})") from None
+    try:
+        _check_and_migrate(conn, path, readonly)
+    except UserError:
+        conn.close()
+        raise
+    except sqlite3.DatabaseError as err:
+        conn.close()
+        raise UserError(f"{path}: not a speedrun-tui session database ({err})") from None
+    return conn
+
+
+def _check_and_migrate(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    if app_id != APPLICATION_ID and tables:
+        shown = ", ".join(sorted(tables)[:4])
+        raise UserError(f"{path}: not a speedrun-tui session database (another SQLite file, tables: {shown})")
+    from sqlite_utils import Database
+
+    db = Database(conn, execute_plugins=False, recursive_triggers=False)
+    migrations = _migrations()
+    if readonly:
+        if migrations.pending(db):
+            raise UserError(f"{path}: session database needs an upgrade; open it once for writing "
+                            "(e.g. `speedrun-tui sessions --db PATH`)")
+        return
+    if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+        raise UserError(f"{path}: cannot switch the session database to WAL mode")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    if migrations.pending(db):
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        migrations.apply(db)

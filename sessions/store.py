@@ -1,0 +1,385 @@
+"""Store: the SQLite file every session is written to and read back from.
+
+One writer connection per Store, guarded by a lock so that the controller's threads
+can append at once. Log lines and metrics are buffered and written by a background
+flusher at least every FLUSH_INTERVAL_S; decision-type events (events.FLUSH_NOW_KINDS)
+are committed before `append` returns. Readers (other processes, Replay) open their own
+connections; WAL lets them read while a session is being written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sessions import events as ev
+from sessions import schema
+from sessions.fsr import compute_fsr
+from sessions.writer import WriterIdentity, writer_alive
+from speedrun_tui.errors import UserError
+
+FLUSH_INTERVAL_S = 0.05
+HEARTBEAT_INTERVAL_S = 5.0
+
+_ENVELOPE = ("node", "ts", "seq")
+_PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+# Events that change a row of the nodes table (so listing sessions never replays events).
+_NODE_KINDS = {"node_created", "edit_proposed", "edit_applied", "run_started",
+               "run_finished", "node_scored", "human_decision"}
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One row of `speedrun-tui sessions`: what the sessions table knows without replay."""
+
+    id: str
+    task: str
+    model: str
+    mode: str
+    scaffold: str
+    hints: str
+    status: str  # running, finished, unfinished
+    ended: str  # how it ended, if it did: finished, stopped, failed
+    created_ts: float
+    updated_ts: float
+    nodes: int
+    events: int
+    tokens: int
+    cost_usd: float
+    best_time_s: float | None
+    fsr: float | None
+    times_source: str | None
+    start_time_s: float | None
+    target_time_s: float | None
+    config: dict
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "task": self.task, "model": self.model, "mode": self.mode,
+                "scaffold": self.scaffold, "hints": self.hints, "status": self.status,
+                "ended": self.ended, "created": self.created_ts, "updated": self.updated_ts,
+                "nodes": self.nodes, "events": self.events, "tokens": self.tokens,
+                "cost_usd": self.cost_usd, "best_time_s": self.best_time_s, "fsr": self.fsr,
+                "times_source": self.times_source, "start_time_s": self.start_time_s,
+                "target_time_s": self.target_time_s}
+
+
+def _payload_json(event: ev.Event) -> str:
+    names = _PAYLOAD_FIELDS.get(type(event))
+    if names is None:
+        names = tuple(name for name in event.__dataclass_fields__ if name not in _ENVELOPE)
+        _PAYLOAD_FIELDS[type(event)] = names
+    return json.dumps({name: getattr(event, name) for name in names}, default=_json_default)
+
+
+def _json_default(value):
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    if isinstance(value, (Path, set, tuple)):
+        return str(value) if isinstance(value, Path) else list(value)
+    raise TypeError(f"cannot store {type(value).__name__} in an event payload")
+
+
+def blob_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Store:
+    def __init__(self, path: Path, *, readonly: bool = False):
+        self.path = Path(path)
+        self.readonly = readonly
+        self._conn = schema.connect(self.path, readonly=readonly)
+        self._lock = threading.RLock()
+        self._pending: list[tuple] = []
+        self._pending_events: list[ev.Event] = []
+        self._next_seq: dict[str, int] = {}
+        self._writer = WriterIdentity.current()
+        self._flusher: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._last_heartbeat = 0.0
+        self._flush_error: BaseException | None = None
+        self._closed = False
+
+    # -- writing ------------------------------------------------------------------
+
+    def new_session(self, started: ev.SessionStarted) -> str:
+        """Create a session row and store `started` as its event 0; returns the new id."""
+        self._require_writable()
+        with self._lock:
+            session_id = self._fresh_id()
+            now = time.time()
+            self._execute_atomic(
+                "INSERT INTO sessions (id, task, model, mode, scaffold, hints, status, created_ts, "
+                "updated_ts, start_time_s, target_time_s, target_loss, config, version, writer_pid, "
+                "writer_start, writer_host, heartbeat_ts) VALUES (?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?)",
+                (session_id, started.task, started.model, started.mode, started.scaffold, started.hints,
+                 now, now, started.start_time_s, started.target_time_s, started.target_loss,
+                 json.dumps(started.config, default=_json_default), started.version,
+                 *self._writer.columns(), now))
+            self._next_seq[session_id] = 0
+            self.append(session_id, started)
+        self._start_flusher()
+        return session_id
+
+    def resume_session(self, session_id: str) -> int:
+        """Take over writing an existing session (resume); returns the seq its next event gets."""
+        self._require_writable()
+        session_id = self.resolve_session(session_id)
+        with self._lock:
+            last = self._conn.execute("SELECT max(seq) FROM events WHERE session_id=?", (session_id,)).fetchone()[0]
+            self._next_seq[session_id] = (last if last is not None else -1) + 1
+            self._execute_atomic(
+                "UPDATE sessions SET status='running', ended='', writer_pid=?, writer_start=?, writer_host=?, "
+                "heartbeat_ts=? WHERE id=?", (*self._writer.columns(), time.time(), session_id))
+        self._start_flusher()
+        return self._next_seq[session_id]
+
+    def append(self, session_id: str, event: ev.Event) -> ev.Event:
+        """Give `event` the session's next seq and queue it; decision kinds are committed at once."""
+        if self._flush_error is not None:
+            raise self._flush_error
+        row_payload = _payload_json(event)
+        with self._lock:
+            seq = self._next_seq.get(session_id)
+            if seq is None:
+                raise ValueError(f"session {session_id} is not open for writing in this Store "
+                                 "(new_session or resume_session first)")
+            self._next_seq[session_id] = seq + 1
+            event.seq = seq
+            self._pending.append((session_id, seq, event.kind, event.node, event.ts, row_payload))
+            if event.kind in _NODE_KINDS or event.kind in ("llm_response", "session_finished"):
+                self._pending_events.append((session_id, event))
+            if event.kind in ev.FLUSH_NOW_KINDS:
+                self.flush()
+        return event
+
+    def put_blob(self, text: str) -> str:
+        """Store `text` once under its sha256 (committed at once); returns the hex digest."""
+        self._require_writable()
+        sha = blob_sha(text)
+        with self._lock:
+            self._execute_atomic("INSERT OR IGNORE INTO blobs (sha, text, size) VALUES (?,?,?)",
+                                 (sha, text, len(text)))
+        return sha
+
+    def flush(self) -> None:
+        """Commit every queued event now (one transaction)."""
+        with self._lock:
+            if not self._pending:
+                return
+            rows, summaries = self._pending, self._pending_events
+            self._pending, self._pending_events = [], []
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany("INSERT INTO events (session_id, seq, kind, node, ts, payload) "
+                                       "VALUES (?,?,?,?,?,?)", rows)
+                for session_id, event in summaries:
+                    self._summarize(session_id, event)
+                self._touch_sessions({row[0] for row in rows}, rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                # Nothing is lost: the batch goes back in front of what came since.
+                self._pending[:0], self._pending_events[:0] = rows, summaries
+                raise
+
+    def close(self) -> None:
+        """Flush and close. Sessions left without SessionFinished read as 'unfinished'."""
+        if self._closed:
+            return
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join()
+        with self._lock:
+            if not self.readonly:
+                self.flush()
+                open_ids = [sid for sid in self._next_seq]
+                if open_ids:
+                    marks = ",".join("?" * len(open_ids))
+                    self._execute_atomic(f"UPDATE sessions SET writer_pid=NULL WHERE id IN ({marks}) "
+                                         "AND status='running'", open_ids)
+            self._conn.close()
+            self._closed = True
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reading ------------------------------------------------------------------
+
+    def get_blob(self, sha: str) -> str:
+        with self._lock:
+            row = self._conn.execute("SELECT text FROM blobs WHERE sha=?", (sha,)).fetchone()
+        if row is None:
+            raise KeyError(f"no blob {sha[:12]} in {self.path}")
+        return row[0]
+
+    def list_sessions(self) -> list[SessionInfo]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM sessions ORDER BY created_ts").fetchall()
+            names = [d[0] for d in self._conn.execute("SELECT * FROM sessions LIMIT 0").description]
+        return [self._info(dict(zip(names, row))) for row in rows]
+
+    def session_info(self, session_id: str) -> SessionInfo:
+        session_id = self.resolve_session(session_id)
+        return next(info for info in self.list_sessions() if info.id == session_id)
+
+    def resolve_session(self, text: str) -> str:
+        """The full id of the one session whose id starts with `text`; UserError otherwise."""
+        with self._lock:
+            ids = [row[0] for row in self._conn.execute("SELECT id FROM sessions")]
+        if text in ids:
+            return text
+        matches = [sid for sid in ids if sid.startswith(text.lower())] if text else []
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise UserError(f"session {text!r} is ambiguous: matches {', '.join(sorted(matches)[:8])}")
+        close = difflib.get_close_matches(text.lower(), ids, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else " (see `speedrun-tui sessions`)"
+        raise UserError(f"no session {text!r} in {self.path}{hint}")
+
+    # -- internals ------------------------------------------------------------------
+
+    def _require_writable(self) -> None:
+        if self.readonly:
+            raise UserError(f"{self.path}: opened read-only")
+
+    def _fresh_id(self) -> str:
+        while True:
+            candidate = secrets.token_hex(4)
+            if not self._conn.execute("SELECT 1 FROM sessions WHERE id=?", (candidate,)).fetchone():
+                return candidate
+
+    def _execute_atomic(self, sql: str, params) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute(sql, params)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_loop, name="store-flusher", daemon=True)
+            self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(FLUSH_INTERVAL_S):
+            try:
+                self.flush()
+                if time.monotonic() - self._last_heartbeat > HEARTBEAT_INTERVAL_S:
+                    self._heartbeat()
+            except sqlite3.OperationalError:
+                continue  # locked by another writer past the busy timeout: retry next tick
+            except BaseException as err:  # surfaced on the next append
+                self._flush_error = err
+                return
+
+    def _heartbeat(self) -> None:
+        with self._lock:
+            self._last_heartbeat = time.monotonic()
+            ids = list(self._next_seq)
+            if ids:
+                marks = ",".join("?" * len(ids))
+                self._execute_atomic(f"UPDATE sessions SET heartbeat_ts=? WHERE id IN ({marks}) "
+                                     "AND status='running'", [time.time(), *ids])
+
+    def _touch_sessions(self, session_ids: set[str], rows: list[tuple]) -> None:
+        now = time.time()
+        for session_id in session_ids:
+            count = sum(1 for row in rows if row[0] == session_id)
+            self._conn.execute("UPDATE sessions SET n_events=n_events+?, updated_ts=?, heartbeat_ts=? "
+                               "WHERE id=?", (count, now, now, session_id))
+
+    def _summarize(self, session_id: str, event: ev.Event) -> None:
+        """Keep the nodes table and the session row's cached numbers in step with `event`."""
+        update = _node_update(session_id, event)
+        if update is not None:
+            self._conn.execute(*update)
+            self._refresh_scores(session_id)
+        elif event.kind == "llm_response":
+            self._conn.execute("UPDATE sessions SET tokens=tokens+?, cost_usd=cost_usd+? WHERE id=?",
+                               (event.tokens_in + event.tokens_out, event.cost_usd, session_id))
+        elif event.kind == "session_finished":
+            status = "finished" if event.status == "finished" else "unfinished"
+            self._conn.execute("UPDATE sessions SET status=?, ended=? WHERE id=?",
+                               (status, event.status, session_id))
+
+    def _refresh_scores(self, session_id: str) -> None:
+        conn = self._conn
+        start, target = conn.execute("SELECT start_time_s, target_time_s FROM sessions WHERE id=?",
+                                     (session_id,)).fetchone()
+        root = conn.execute("SELECT time_s FROM nodes WHERE session_id=? AND stage='root' AND status='valid'",
+                            (session_id,)).fetchone()
+        n_nodes, best = conn.execute("SELECT count(*), min(CASE WHEN status='valid' THEN time_s END) "
+                                     "FROM nodes WHERE session_id=?", (session_id,)).fetchone()
+        times = compute_fsr(start, target, root[0] if root else None, best)
+        conn.execute("UPDATE sessions SET n_nodes=?, best_time_s=?, fsr=?, times_source=? WHERE id=?",
+                     (n_nodes, times.best_time_s, times.fsr, times.times_source, session_id))
+
+    def _info(self, row: dict) -> SessionInfo:
+        status = row["status"]
+        if status == "running" and not writer_alive(row):
+            status = "unfinished"
+        return SessionInfo(
+            id=row["id"], task=row["task"], model=row["model"], mode=row["mode"], scaffold=row["scaffold"],
+            hints=row["hints"], status=status, ended=row["ended"],
+            created_ts=row["created_ts"], updated_ts=row["updated_ts"], nodes=row["n_nodes"],
+            events=row["n_events"], tokens=row["tokens"], cost_usd=row["cost_usd"],
+            best_time_s=row["best_time_s"], fsr=row["fsr"], times_source=row["times_source"],
+            start_time_s=row["start_time_s"], target_time_s=row["target_time_s"],
+            config=json.loads(row["config"] or "{}"))
+
+
+def _node_update(session_id: str, event: ev.Event) -> tuple[str, tuple] | None:
+    """The nodes-table statement (sql, params) that mirrors a node event, if any."""
+    kind = event.kind
+    if kind == "node_created":
+        return ("INSERT OR REPLACE INTO nodes (session_id, id, parent, stage, status, code_sha) "
+                "VALUES (?,?,?,?,'pending',?)", (session_id, event.node, event.parent, event.stage, event.code_sha))
+    if event.node is None:
+        return None
+    key = (session_id, event.node)
+    where = " WHERE session_id=? AND id=?"
+    if kind == "edit_proposed":
+        return "UPDATE nodes SET code_sha=?, status='proposed'" + where, (event.code_sha, *key)
+    if kind == "edit_applied":
+        return "UPDATE nodes SET code_sha=?" + where, (event.code_sha, *key)
+    if kind == "run_started":
+        return "UPDATE nodes SET status='running'" + where, key
+    if kind == "run_finished":
+        status, time_s, val_loss = _run_outcome(event.result)
+        return "UPDATE nodes SET status=?, time_s=?, val_loss=?" + where, (status, time_s, val_loss, *key)
+    if kind == "node_scored":
+        return ("UPDATE nodes SET status=?, time_s=coalesce(?, time_s), val_loss=coalesce(?, val_loss)" + where,
+                (event.status, event.time_s, event.val_loss, *key))
+    if kind == "human_decision" and event.decision in ("reject", "skip"):
+        return "UPDATE nodes SET status='rejected'" + where, key
+    return None
+
+
+def _run_outcome(result: dict) -> tuple[str, float | None, float | None]:
+    """(provisional status, time to target in s, final val_loss) of a RunFinished payload."""
+    from runner.result import RunResult
+
+    run = RunResult.from_json(result)
+    status = "buggy" if run.buggy else "valid" if run.valid else "target_missed"
+    time_s = run.time_to_target_ms / 1000.0 if run.valid else None
+    return status, time_s, run.final_val_loss
+
