@@ -7,7 +7,7 @@ sessions look the same by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from runner.result import RunResult, ValPoint
 from sessions import events as ev
@@ -52,6 +52,17 @@ class SessionState:
         if event.seq is not None:
             self.last_seq = event.seq
         self.last_ts = event.ts
+
+    def copy(self) -> SessionState:
+        """An independent copy, cheap enough to checkpoint often: events and results are
+        never mutated once applied, so only the containers are copied."""
+        return replace(
+            self,
+            nodes={nid: replace(node, children=list(node.children)) for nid, node in self.nodes.items()},
+            logs={nid: list(lines) for nid, lines in self.logs.items()},
+            curves={nid: list(points) for nid, points in self.curves.items()},
+            chat=list(self.chat), interventions=dict(self.interventions),
+            call_purposes=dict(self.call_purposes))
 
     def node(self, node_id: int | None) -> Node | None:
         return self.nodes.get(node_id) if node_id is not None else None

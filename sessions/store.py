@@ -228,6 +228,46 @@ class Store:
             raise KeyError(f"no blob {sha[:12]} in {self.path}")
         return row[0]
 
+    def event_count(self, session_id: str) -> int:
+        """Events stored (committed) for the session; cheap (one primary-key lookup)."""
+        with self._lock:
+            last = self._conn.execute("SELECT max(seq) FROM events WHERE session_id=?", (session_id,)).fetchone()[0]
+        return 0 if last is None else last + 1
+
+    def read_events(self, session_id: str, start: int = 0, stop: int | None = None, *,
+                    node: int | None = None, skip_kinds: tuple[str, ...] = ()) -> list[ev.Event]:
+        """Committed events with start <= seq < stop, in order (optionally one node's only)."""
+        sql = "SELECT seq, kind, node, ts, payload FROM events WHERE session_id=? AND seq>=?"
+        params: list = [session_id, start]
+        if stop is not None:
+            sql += " AND seq<?"
+            params.append(stop)
+        if node is not None:
+            sql += " AND node=?"
+            params.append(node)
+        if skip_kinds:
+            sql += f" AND kind NOT IN ({','.join('?' * len(skip_kinds))})"
+            params.extend(skip_kinds)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY seq", params).fetchall()
+        return [ev.Event.from_record(kind, json.loads(payload), node=node_id, ts=ts, seq=seq)
+                for seq, kind, node_id, ts, payload in rows]
+
+    def first_seq_of_node(self, session_id: str, node: int) -> int | None:
+        with self._lock:
+            return self._conn.execute("SELECT min(seq) FROM events WHERE session_id=? AND node=?",
+                                      (session_id, node)).fetchone()[0]
+
+    def session_status(self, session_id: str) -> str:
+        """running, finished or unfinished (a dead writer's session is unfinished)."""
+        with self._lock:
+            cursor = self._conn.execute("SELECT * FROM sessions WHERE id=?", (session_id,))
+            names = [d[0] for d in cursor.description]
+            row = cursor.fetchone()
+        if row is None:
+            raise UserError(f"no session {session_id!r} in {self.path}")
+        return _live_status(dict(zip(names, row)))
+
     def list_sessions(self) -> list[SessionInfo]:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM sessions ORDER BY created_ts").fetchall()
@@ -334,9 +374,7 @@ class Store:
                      (n_nodes, times.best_time_s, times.fsr, times.times_source, session_id))
 
     def _info(self, row: dict) -> SessionInfo:
-        status = row["status"]
-        if status == "running" and not writer_alive(row):
-            status = "unfinished"
+        status = _live_status(row)
         return SessionInfo(
             id=row["id"], task=row["task"], model=row["model"], mode=row["mode"], scaffold=row["scaffold"],
             hints=row["hints"], status=status, ended=row["ended"],
@@ -345,6 +383,12 @@ class Store:
             best_time_s=row["best_time_s"], fsr=row["fsr"], times_source=row["times_source"],
             start_time_s=row["start_time_s"], target_time_s=row["target_time_s"],
             config=json.loads(row["config"] or "{}"))
+
+
+def _live_status(row: dict) -> str:
+    if row["status"] == "running" and not writer_alive(row):
+        return "unfinished"
+    return row["status"]
 
 
 def _node_update(session_id: str, event: ev.Event) -> tuple[str, tuple] | None:
