@@ -39,3 +39,42 @@ def node_events(node: int, parent: int | None, stage: str, code_sha: str, time_s
         ev.RunFinished(node=node, result=result),
         ev.NodeScored(node=node, status=scored, time_s=time_s if scored == "valid" else None),
     ]
+
+
+def full_session(store, *, times=(100.0, 90.0, None, 85.0), log_lines: int = 3) -> tuple[str, list[ev.Event]]:
+    """A finished session: a root node then one draft per extra time; returns (id, events as written)."""
+    sid = store.new_session(started())
+    written = [store.read_events(sid, 0, 1)[0]]
+    for node, time_s in enumerate(times):
+        sha = store.put_blob(f"# code of node {node}\n")
+        parent, stage = (None, "root") if node == 0 else (0, "draft")
+        for event in node_events(node, parent, stage, sha, time_s, log_lines=log_lines):
+            written.append(store.append(sid, event))
+    written.append(store.append(sid, ev.SessionFinished()))
+    return sid, written
+
+
+# A writer in its own process: a session of log lines with a metric every 10 lines.
+# argv: db path, number of log events, seconds between them, "finish" or "hang".
+WRITER_SCRIPT = """
+import sys, time
+from pathlib import Path
+from sessions import events as ev
+from sessions.store import Store
+db, count, pause, end = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+store = Store(db)
+sid = store.new_session(ev.SessionStarted(task="micro/1", model="m", scaffold="flat", hints="none", mode="auto"))
+store.append(sid, ev.NodeCreated(node=0, parent=None, stage="root"))
+store.append(sid, ev.RunStarted(node=0, code_sha="x"))
+store.flush()
+print(sid, 3, flush=True)
+i = 0
+while i < count or end == "hang":
+    store.append(sid, ev.LogLines(node=0, lines=[f"line {i}"]))
+    if i % 10 == 9:
+        store.append(sid, ev.Metric(node=0, step=i, val_loss=3.0 - i / 1000))
+    i += 1
+    time.sleep(pause)
+store.append(sid, ev.SessionFinished())
+store.close()
+"""
