@@ -34,6 +34,7 @@ class RunResult:
     stderr_tail: str = ""
     reason: str = ""  # one line on why the status is what it is (NaN, signal, timeout...)
     hardware: str = ""  # e.g. "cpu x2 threads" or "NVIDIA H100 x8": times compare only on equal hardware
+    workdir: str = ""  # the run's folder: the script copy, run.log (kept output), result.json
 
     @property
     def valid(self) -> bool:

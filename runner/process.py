@@ -1,0 +1,62 @@
+"""Start a child in its own process group, wait for it with its rusage, kill its whole group.
+
+The child is a session leader (start_new_session), so one killpg reaches every
+process it forks (unless one of them starts its own session on purpose). On Linux
+it also gets PR_SET_PDEATHSIG=SIGKILL, so it dies if its controller dies. That
+signal fires when the *thread* that spawned the child exits: spawn from a thread
+that lives for the whole run (run_local blocks its calling thread until the end).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def spawn(argv: list[str], *, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
+    """The child, running, with binary stdout/stderr pipes and no stdin."""
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+
+
+def wait(proc: subprocess.Popen) -> tuple[int, float]:
+    """Block until the child exits; (exit code, peak RSS in MB of it and its reaped descendants).
+
+    The exit code follows Popen: negative signal number when killed by a signal.
+    """
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    # ru_maxrss from wait4 covers the child and the descendants it waited for; KiB on Linux.
+    divisor = 2**20 if sys.platform == "darwin" else 2**10
+    return proc.returncode, usage.ru_maxrss / divisor
+
+
+def signal_group(pgid: int, sig: signal.Signals) -> bool:
+    """Send sig to the whole group; False when nobody is left in it."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member changed credentials (setuid); nothing we may do
+        return False
+    return True
+
+
+def _die_with_parent(parent_pid: int):
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def set_pdeathsig() -> None:  # runs in the child between fork and exec
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return set_pdeathsig
