@@ -21,6 +21,17 @@ MIN_CHECKPOINT_EVERY = 1000
 MAX_CHECKPOINTS = 200
 
 
+def load_state(store: Store, session_id: str, *, with_logs: bool = True) -> SessionState:
+    """The state after every committed event (scoring skips the log lines: they are most of a session)."""
+    state = SessionState(session_id)
+    skip = () if with_logs else (ev.LogLines.kind,)
+    total, span = store.event_count(session_id), CHUNK * 10
+    for start in range(0, total, span):
+        for event in store.read_events(session_id, start, start + span, skip_kinds=skip):
+            state.apply(event)
+    return state
+
+
 class Replay:
     def __init__(self, store_or_path: Store | Path | str, session_id: str):
         path = store_or_path.path if isinstance(store_or_path, Store) else Path(store_or_path)

@@ -1,0 +1,149 @@
+"""Scoring as the paper defines it: FSR per session, per task and configuration
+(top-3 mean with its standard error), and across tasks (mean, median and IQM, each
+with a seeded bootstrap 95 % CI)."""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+from sessions.fsr import compute_fsr
+from sessions.state import SessionState
+
+TOP_K = 3
+BOOTSTRAP_SAMPLES = 2000
+CONFIG_KEYS = ("model", "scaffold", "hints", "mode")
+
+
+@dataclass
+class Score:
+    session: str
+    task: str
+    model: str
+    scaffold: str
+    hints: str
+    mode: str
+    fsr: float | None
+    best_time_s: float | None
+    start_time_s: float | None
+    target_time_s: float | None
+    times_source: str  # measured (the session ran the start code) or catalog
+    nodes: int  # nodes that ran: buggy + improved + no_improvement
+    buggy_nodes: int
+    improved_nodes: int  # valid and faster than t_start by more than its std
+    no_improvement_nodes: int
+    tokens: int
+    cost_usd: float
+    wall_s: float
+    interventions: int  # human approvals, rejections, steers and hand edits
+    intervention_counts: dict[str, int] = field(default_factory=dict)
+    finished: bool = False
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def score_session(state: SessionState) -> Score:
+    started = state.started
+    if started is None:
+        raise ValueError(f"session {state.session_id} has no SessionStarted event")
+    root = next((n for n in state.nodes.values() if n.stage == "root"), None)
+    valid_times = [n.time_s for n in state.nodes.values() if n.time_s is not None]
+    times = compute_fsr(started.start_time_s, started.target_time_s,
+                        root.time_s if root is not None else None, min(valid_times, default=None))
+    ran = [n for n in state.nodes.values() if n.result is not None]
+    buggy = {n.id for n in ran if n.status == "buggy" or n.result.buggy}
+    std = float(started.config.get("start_time_std_s") or 0.0)
+    improved = [n for n in ran if n.id not in buggy and n.time_s is not None
+                and times.start_time_s is not None and n.time_s < times.start_time_s - std]
+    end_ts = state.finished.ts if state.finished else (state.last_ts or started.ts)
+    return Score(
+        session=state.session_id, task=started.task, model=started.model, scaffold=started.scaffold,
+        hints=started.hints, mode=started.mode, fsr=times.fsr, best_time_s=times.best_time_s,
+        start_time_s=times.start_time_s, target_time_s=times.target_time_s, times_source=times.times_source,
+        nodes=len(ran), buggy_nodes=len(buggy), improved_nodes=len(improved),
+        no_improvement_nodes=len(ran) - len(buggy) - len(improved),
+        tokens=state.tokens_in + state.tokens_out, cost_usd=state.cost_usd, wall_s=max(0.0, end_ts - started.ts),
+        interventions=sum(state.interventions.values()), intervention_counts=dict(state.interventions),
+        finished=state.finished is not None and state.finished.status == "finished")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    low: float  # bootstrap 95 % CI
+    high: float
+
+
+@dataclass
+class TaskScore:
+    """One task under one configuration: the mean of its top-3 sessions' FSR."""
+
+    task: str
+    config: dict[str, str]
+    sessions: int
+    top: list[float]  # padded with 0.0 (the start time) up to TOP_K
+    mean: float
+    stderr: float
+
+
+@dataclass
+class GroupSummary:
+    """Across tasks, for one configuration (or one value of `compare --by`)."""
+
+    config: dict[str, str]
+    tasks: list[TaskScore]
+    mean: Estimate
+    median: Estimate
+    iqm: Estimate
+
+    def to_json(self) -> dict:
+        return {"config": self.config, "tasks": len(self.tasks),
+                "sessions": sum(t.sessions for t in self.tasks),
+                "mean": asdict(self.mean), "median": asdict(self.median), "iqm": asdict(self.iqm),
+                "per_task": [asdict(t) for t in self.tasks]}
+
+
+def task_score(task: str, config: dict[str, str], fsrs: list[float]) -> TaskScore:
+    top = sorted(fsrs, reverse=True)[:TOP_K]
+    top += [0.0] * (TOP_K - len(top))
+    stderr = statistics.stdev(top) / math.sqrt(len(top))
+    return TaskScore(task, config, len(fsrs), top, statistics.fmean(top), stderr)
+
+
+def iqm(values: list[float]) -> float:
+    """Interquartile mean: the mean of the middle half (a quarter trimmed from each end)."""
+    ordered = sorted(values)
+    cut = int(len(ordered) * 0.25)
+    return statistics.fmean(ordered[cut: len(ordered) - cut])
+
+
+def bootstrap(values: list[float], stat: Callable[[list[float]], float], *, seed: int = 0,
+              samples: int = BOOTSTRAP_SAMPLES) -> Estimate:
+    """`stat` of `values` with a percentile bootstrap 95 % CI; same seed, same interval."""
+    rng = random.Random(seed)
+    n = len(values)
+    draws = sorted(stat([values[rng.randrange(n)] for _ in range(n)]) for _ in range(samples))
+    return Estimate(stat(values), draws[int(0.025 * (samples - 1))], draws[int(0.975 * (samples - 1))])
+
+
+def summarize(scores: Iterable[Score], by: tuple[str, ...] = CONFIG_KEYS, *, seed: int = 0) -> list[GroupSummary]:
+    """Group sessions by the `by` fields; per group, top-3 per task, then statistics across tasks."""
+    groups: dict[tuple, dict[str, list[float]]] = {}
+    for score in scores:
+        if score.fsr is None:
+            continue
+        key = tuple(getattr(score, name) for name in by)
+        groups.setdefault(key, {}).setdefault(score.task, []).append(score.fsr)
+    summaries = []
+    for key in sorted(groups):
+        config = dict(zip(by, key))
+        tasks = [task_score(task, config, fsrs) for task, fsrs in sorted(groups[key].items())]
+        means = [t.mean for t in tasks]
+        summaries.append(GroupSummary(config, tasks, bootstrap(means, statistics.fmean, seed=seed),
+                                      bootstrap(means, statistics.median, seed=seed),
+                                      bootstrap(means, iqm, seed=seed)))
+    return summaries
