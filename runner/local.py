@@ -25,6 +25,7 @@ from runner.pipes import EOF, start_reader
 from runner.process import signal_group, spawn, wait
 from runner.result import RunResult
 from runner.spec import RunSpec
+from runner.torchrun import hardware_string, link_data
 from runner.workspace import LOG_NAME, prepare, write_result
 from speedrun_tui.errors import UserError
 
@@ -38,9 +39,11 @@ def run_local(spec: RunSpec, on_line: Callable[[LogLine], None] | None = None,
               cancel: threading.Event | None = None) -> RunResult:
     spec.check()
     workdir, script = prepare(spec)
+    link_data(workdir, spec.env)
     run = _LocalRun(spec, workdir, on_line, cancel)
     result = run.execute(build_command(spec, script), child_env(spec))
     result.workdir = str(workdir)
+    result.hardware = hardware_string(spec)
     write_result(workdir, result)
     return result
 
