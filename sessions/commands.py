@@ -2,6 +2,167 @@
 
 from __future__ import annotations
 
+import argparse
+import sys
+
+from speedrun_tui.home import add_db_argument, resolve_db
+
+COMPARE_BY = ("mode", "model", "scaffold", "hints")
+
 
 def register(sub) -> None:
     """Add this area's subcommands to the `speedrun-tui` parser."""
+    p = sub.add_parser("sessions", help="list recorded sessions")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    add_db_argument(p)
+    p.set_defaults(handler=cmd_sessions)
+
+    p = sub.add_parser("score", help="score sessions (FSR and per-session counts)")
+    p.add_argument("session", nargs="*", metavar="SESSION", help="session ids or unique prefixes (default: all)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print a JSON list of scores")
+    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    add_db_argument(p)
+    p.set_defaults(handler=cmd_score)
+
+    p = sub.add_parser("compare", help="compare configurations across tasks (mean, median, IQM with 95%% CI)")
+    p.add_argument("--by", choices=COMPARE_BY, default="mode", help="what to compare (default: mode)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_db_argument(p)
+    p.set_defaults(handler=cmd_compare)
+
+    p = sub.add_parser("export", help="export one session as an event stream or an AIDE-style journal")
+    p.add_argument("session", metavar="SESSION", help="session id or unique prefix")
+    p.add_argument("--format", choices=("jsonl", "journal"), default="jsonl", help="default: jsonl")
+    p.add_argument("--out", metavar="PATH", help="write here instead of stdout")
+    add_db_argument(p)
+    p.set_defaults(handler=cmd_export)
+
+
+def _print_json(data) -> None:
+    import json
+
+    print(json.dumps(data, indent=2))
+
+
+def _console():
+    from rich.console import Console
+
+    # Piped output has no width to fit; keep whole rows rather than Rich's 80 columns.
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    infos = []
+    if resolve_db(args).exists():
+        with _require_store(args) as store:
+            infos = store.list_sessions()
+    if args.json:
+        _print_json([info.to_json() for info in infos])
+    elif not infos:
+        print(f"No sessions yet in {resolve_db(args)}.")
+    else:
+        from sessions.report import sessions_table
+
+        _console().print(sessions_table(infos))
+    return 0
+
+
+def _require_store(args: argparse.Namespace):
+    """The selected DB, read-only; UserError when there is none yet."""
+    from sessions.store import Store
+
+    return Store(resolve_db(args), readonly=True)
+
+
+def _load_scores(args: argparse.Namespace, ids: list[str]) -> list:
+    """Scores of the given sessions (all but running ones when none is given), with progress."""
+    if not ids and not resolve_db(args).exists():
+        return []
+    from sessions.replay import load_state
+    from sessions.scoring import score_session
+
+    with _require_store(args) as store:
+        return [score_session(load_state(store, sid, with_logs=False)) for sid in _chosen(store, ids)]
+
+
+def _chosen(store, ids: list[str]):
+    if ids:
+        chosen = [store.resolve_session(text) for text in ids]
+    else:
+        chosen = [info.id for info in store.list_sessions() if info.status != "running"]
+    if len(chosen) > 10:
+        from rich.console import Console
+        from rich.progress import track
+
+        return track(chosen, description="scoring", console=Console(stderr=True), transient=True)
+    return chosen
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    scores = _load_scores(args, args.session)
+    if args.json:
+        _print_json([score.to_json() for score in scores])
+    elif args.csv:
+        from sessions.report import write_csv
+
+        write_csv(scores, sys.stdout)
+    elif not scores:
+        print(f"No finished sessions to score in {resolve_db(args)}.")
+    else:
+        from sessions.report import scores_table, task_table
+        from sessions.scoring import summarize
+
+        console = _console()
+        console.print(scores_table(scores))
+        console.print(task_table([t for group in summarize(scores) for t in group.tasks]))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sessions.scoring import summarize
+
+    groups = summarize(_load_scores(args, []), by=(args.by,), seed=args.seed)
+    if args.json:
+        _print_json({"by": args.by, "seed": args.seed,
+                     "groups": [{args.by: g.config[args.by], **g.to_json()} for g in groups]})
+    elif not groups:
+        print(f"No scored sessions to compare in {resolve_db(args)}.")
+    else:
+        from sessions.report import compare_table
+
+        _console().print(compare_table(groups, args.by, args.seed))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    from sessions import export
+
+    with _require_store(args) as store:
+        sid = store.resolve_session(args.session)
+        out = _open_out(args.out) if args.out else sys.stdout
+        try:
+            if args.format == "jsonl":
+                export.write_jsonl(store, sid, out)
+            else:
+                out.write(json.dumps(export.journal(store, sid), indent=2) + "\n")
+        finally:
+            if args.out:
+                out.close()
+    if args.out:
+        print(f"exported session {sid} ({args.format}) to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _open_out(text: str):
+    from pathlib import Path
+
+    from speedrun_tui.errors import UserError
+
+    try:
+        return open(Path(text).expanduser(), "w")
+    except OSError as err:
+        raise UserError(f"cannot write {text}: {err.strerror}") from None

@@ -34,6 +34,7 @@ _PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {}
 # Events that change a row of the nodes table (so listing sessions never replays events).
 _NODE_KINDS = {"node_created", "edit_proposed", "edit_applied", "run_started",
                "run_finished", "node_scored", "human_decision"}
+_SUMMARY_KINDS = _NODE_KINDS | {"llm_response", "session_started", "session_finished"}
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ class Store:
             self._next_seq[session_id] = seq + 1
             event.seq = seq
             self._pending.append((session_id, seq, event.kind, event.node, event.ts, row_payload))
-            if event.kind in _NODE_KINDS or event.kind in ("llm_response", "session_finished"):
+            if event.kind in _SUMMARY_KINDS:
                 self._pending_events.append((session_id, event))
             if event.kind in ev.FLUSH_NOW_KINDS:
                 self.flush()
@@ -356,6 +357,8 @@ class Store:
         elif event.kind == "llm_response":
             self._conn.execute("UPDATE sessions SET tokens=tokens+?, cost_usd=cost_usd+? WHERE id=?",
                                (event.tokens_in + event.tokens_out, event.cost_usd, session_id))
+        elif event.kind == "session_started":
+            self._refresh_scores(session_id)
         elif event.kind == "session_finished":
             status = "finished" if event.status == "finished" else "unfinished"
             self._conn.execute("UPDATE sessions SET status=?, ended=? WHERE id=?",

@@ -1,0 +1,102 @@
+"""Rich tables and CSV for `sessions`, `score` and `compare`."""
+
+from __future__ import annotations
+
+import csv
+import time
+from typing import TextIO
+
+from rich import box
+from rich.table import Table
+
+from sessions.scoring import Estimate, GroupSummary, Score, TaskScore
+from sessions.store import SessionInfo
+
+CSV_FIELDS = ("session", "task", "model", "scaffold", "hints", "mode", "fsr", "best_time_s", "start_time_s",
+              "target_time_s", "times_source", "nodes", "buggy_nodes", "improved_nodes",
+              "no_improvement_nodes", "tokens", "cost_usd", "wall_s", "interventions", "finished")
+
+_STATUS_STYLE = {"running": "green", "finished": "", "unfinished": "yellow"}
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}s"
+
+
+def _table(title: str, columns: list[tuple[str, str]]) -> Table:
+    """A compact table; text columns fold rather than cut, so ids and numbers stay whole."""
+    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in columns:
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=justify == "right")
+    return table
+
+
+def _config(model: str, scaffold: str, hints: str) -> str:
+    return f"{model} · {scaffold} · hints {hints}"
+
+
+def sessions_table(infos: list[SessionInfo]) -> Table:
+    table = _table("Sessions", [("id", "left"), ("started", "left"), ("task", "left"), ("mode", "left"),
+                                ("model · scaffold · hints", "left"), ("status", "left"), ("nodes", "right"),
+                                ("best", "right"), ("FSR", "right")])
+    for info in infos:
+        status = info.status if info.ended in ("", info.status) else f"{info.status} ({info.ended})"
+        style = _STATUS_STYLE.get(info.status, "")
+        table.add_row(info.id, time.strftime("%m-%d %H:%M", time.localtime(info.created_ts)), info.task, info.mode,
+                      _config(info.model, info.scaffold, info.hints), f"[{style}]{status}[/]" if style else status,
+                      str(info.nodes), _secs(info.best_time_s), _num(info.fsr))
+    return table
+
+
+def scores_table(scores: list[Score]) -> Table:
+    table = _table("Scores", [("session", "left"), ("task", "left"), ("mode", "left"),
+                              ("model · scaffold · hints", "left"), ("FSR", "right"), ("best", "right"),
+                              ("start→next", "right"), ("nodes b/i/n", "right"), ("tokens", "right"),
+                              ("cost", "right"), ("wall", "right"), ("interv.", "right")])
+    for s in scores:
+        times = f"{_secs(s.start_time_s)}→{_secs(s.target_time_s)}"
+        if s.times_source == "measured":
+            times += " (m)"
+        table.add_row(s.session, s.task, s.mode, _config(s.model, s.scaffold, s.hints), _num(s.fsr),
+                      _secs(s.best_time_s), times,
+                      f"{s.nodes} {s.buggy_nodes}/{s.improved_nodes}/{s.no_improvement_nodes}",
+                      str(s.tokens), f"${s.cost_usd:.2f}", _secs(s.wall_s), str(s.interventions))
+    table.caption = "nodes b/i/n: buggy / improved / no improvement; (m): start time measured in the session"
+    return table
+
+
+def task_table(tasks: list[TaskScore]) -> Table:
+    table = _table("Per task and configuration: top-3 sessions, padded with FSR 0",
+                   [("task", "left"), ("mode", "left"), ("model · scaffold · hints", "left"), ("sessions", "right"),
+                    ("top-3 FSR", "right"), ("mean ± s.e.", "right")])
+    for t in tasks:
+        config = _config(*(t.config.get(key, "*") for key in ("model", "scaffold", "hints")))
+        table.add_row(t.task, t.config.get("mode", "*"), config, str(t.sessions),
+                      " ".join(f"{v:.2f}" for v in t.top), f"{t.mean:.3f} ± {t.stderr:.3f}")
+    return table
+
+
+def _ci(estimate: Estimate) -> str:
+    return f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]"
+
+
+def compare_table(groups: list[GroupSummary], by: str, seed: int) -> Table:
+    table = _table(f"FSR by {by} across tasks, bootstrap 95% CI (seed {seed})",
+                   [(by, "left"), ("tasks", "right"), ("sessions", "right"), ("mean", "right"),
+                    ("median", "right"), ("IQM", "right")])
+    for group in groups:
+        table.add_row(group.config[by], str(len(group.tasks)), str(sum(t.sessions for t in group.tasks)),
+                      _ci(group.mean), _ci(group.median), _ci(group.iqm))
+    return table
+
+
+def write_csv(scores: list[Score], out: TextIO) -> None:
+    writer = csv.writer(out)
+    writer.writerow(CSV_FIELDS)
+    for score in scores:
+        row = score.to_json()
+        writer.writerow(["" if row[key] is None else row[key] for key in CSV_FIELDS])
