@@ -19,10 +19,12 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
-def spawn(argv: list[str], *, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
-    """The child, running, with binary stdout/stderr pipes and no stdin."""
+def spawn(argv: list[str], *, cwd: Path, env: dict[str, str], capture: bool = True) -> subprocess.Popen:
+    """The child, running, with no stdin and binary stdout/stderr pipes (or, with capture=False,
+    our own stdout/stderr: a Slurm job's log files)."""
+    output = subprocess.PIPE if capture else None
     return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdout=output, stderr=output,
                             start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
 
 
