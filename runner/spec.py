@@ -28,8 +28,10 @@ class RunSpec:
     def check(self) -> None:
         """Raise a one-line UserError for a spec that cannot run; do nothing otherwise."""
         script = Path(self.script)
-        if not script.is_file():
+        if not script.exists():
             raise UserError(f"script not found: {script}")
+        if not script.is_file():
+            raise UserError(f"script is not a file: {script}")
         if not os.access(script, os.R_OK):
             raise UserError(f"script is not readable: {script}")
         if not self.timeout_s > 0:
