@@ -1,0 +1,61 @@
+"""SpeedrunApp: the Textual application, and the entry points the CLI calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.app import App
+from textual.screen import Screen
+
+TUI_DIR = Path(__file__).parent
+
+
+def stylesheets() -> list[Path]:
+    """Every widget's and screen's .tcss, kept beside its module."""
+    return sorted(TUI_DIR.rglob("*.tcss"))
+
+
+class SpeedrunApp(App):
+    CSS_PATH = stylesheets()
+    TITLE = "speedrun-tui"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, first_screen: Callable[[], Screen]):
+        super().__init__()
+        self._first_screen = first_screen
+
+    def get_default_screen(self) -> Screen:
+        return self._first_screen()
+
+
+def run_session(config, db_path: Path, *, resume: str | None = None) -> int:
+    """`speedrun-tui run ...` in the terminal UI; returns the exit status."""
+    from tui.screens.session import SessionScreen
+
+    screens: list[SessionScreen] = []
+
+    def first() -> SessionScreen:
+        screens.append(SessionScreen(config, db_path, resume=resume))
+        return screens[0]
+
+    session_id = SpeedrunApp(first).run()
+    return _farewell(session_id, screens[0] if screens else None)
+
+
+def _farewell(session_id: str | None, screen) -> int:
+    state = screen.state if screen is not None else None
+    if not session_id or state is None:
+        return 0
+    if state.finished is None:
+        print(f"session {session_id} stopped; resume it with `speedrun-tui run --resume {session_id}`")
+    else:
+        print(f"session {session_id} {state.finished.status}; replay it with `speedrun-tui replay {session_id}`")
+    return 0
+
+
+def run_replay(db_path: Path, session: str, *, start: str = "end") -> int:
+    from tui.screens.replay import ReplayScreen
+
+    SpeedrunApp(lambda: ReplayScreen(db_path, session, start=start)).run()
+    return 0

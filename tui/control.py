@@ -1,0 +1,95 @@
+"""SessionControl: what a person can do to a running session, one method per key or command.
+
+The TUI's keys and the plain REPL's commands both land here, so they cannot drift
+apart. Every method only forwards to the controller (which is thread-safe); the
+session's rules live there.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from agent.decisions import Decision
+from tui.slash import Command
+
+# Commands each UI handles itself (they need an editor, a screen, or the UI's exit).
+UI_COMMANDS = {"edit", "help", "quit"}
+DECISION_COMMANDS = {"approve", "reject", "steer"}
+
+
+class ControllerLike(Protocol):
+    """The part of agent.controller.Controller a UI drives."""
+
+    session_id: str
+
+    def decide(self, decision: Decision) -> None: ...
+    def ask(self, question: str) -> None: ...
+    def step(self) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def set_mode(self, mode: str) -> None: ...
+    def cancel_run(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class SessionControl:
+    def __init__(self, controller: ControllerLike, mode: str):
+        self.controller = controller
+        self.mode = mode
+        self.paused = False
+
+    def decide(self, decision: Decision) -> None:
+        if decision.kind == "approve_all":
+            self.mode = "auto"
+        self.controller.decide(decision)
+
+    def ask(self, question: str) -> None:
+        self.controller.ask(question)
+
+    def step(self) -> None:
+        self.paused = False
+        self.controller.step()
+
+    def toggle_pause(self) -> bool:
+        """Pause or resume; returns whether the session is now paused."""
+        self.paused = not self.paused
+        (self.controller.pause if self.paused else self.controller.resume)()
+        return self.paused
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.controller.set_mode(mode)
+
+    def toggle_mode(self) -> str:
+        self.set_mode("copilot" if self.mode == "auto" else "auto")
+        return self.mode
+
+    def cancel_run(self) -> None:
+        self.controller.cancel_run()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def run(self, command: Command) -> str:
+        """Carry out a controller command; returns a line saying what was done."""
+        name, arg = command.name, command.arg
+        if name in DECISION_COMMANDS:
+            self.decide(Decision(name, arg))
+            return f"{name} sent" + (f": {arg}" if arg else "")
+        if name == "ask":
+            if not arg:
+                return "usage: /ask QUESTION"
+            self.ask(arg)
+            return "question sent; the answer comes without an edit"
+        if name == "step":
+            self.step()
+            return "one more node, then pause"
+        if name == "pause":
+            return "paused" if self.toggle_pause() else "resumed"
+        if name in ("auto", "copilot"):
+            self.set_mode(name)
+            return f"mode {name}"
+        if name == "cancel":
+            self.cancel_run()
+            return "cancelling the training in flight"
+        raise ValueError(f"{name} is handled by the UI")

@@ -1,0 +1,82 @@
+"""ApprovalModal: the pending edit's plan and size, answered with one key.
+
+It sits at the bottom of the screen so the diff and the live log above stay in view
+(and keep streaming). It returns a Decision, "edit" (the screen opens $EDITOR),
+or None (decide later: the edit stays pending).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from agent.decisions import Decision
+from agent.editblocks import diff_stats
+from sessions.events import ApprovalRequested
+
+Choice = Decision | Literal["edit"] | None
+
+
+class ApprovalModal(ModalScreen[Choice]):
+    BINDINGS = [
+        Binding("a", "choose('approve')", "Approve"),
+        Binding("A", "choose('approve_all')", "Approve all"),
+        Binding("r", "choose('reject')", "Reject"),
+        Binding("s", "steer", "Steer"),
+        Binding("e", "edit", "Edit in $EDITOR"),
+        Binding("escape", "later", "Later"),
+    ]
+
+    def __init__(self, request: ApprovalRequested, plan: str):
+        super().__init__()
+        self.request = request
+        self._plan = plan
+
+    def compose(self) -> ComposeResult:
+        added, removed = diff_stats(self.request.diff)
+        with Vertical(id="approval-box") as box:
+            box.border_title = f"Node {self.request.node} · approve this edit?"
+            box.border_subtitle = f"+{added} -{removed} lines"
+            yield Static(Text(self._plan.strip() or "(no plan given)"), id="approval-plan")
+            yield Static(_keys_line(), id="approval-keys")
+            yield Input(placeholder="steer: what should the edit do instead? (enter sends, escape cancels)",
+                        id="approval-steer")
+
+    def action_choose(self, kind: str) -> None:
+        self.dismiss(Decision(kind))
+
+    def action_steer(self) -> None:
+        steer = self.query_one("#approval-steer", Input)
+        steer.display = True
+        steer.focus()
+
+    def action_edit(self) -> None:
+        self.dismiss("edit")
+
+    def action_later(self) -> None:
+        steer = self.query_one("#approval-steer", Input)
+        if steer.display:
+            steer.display = False
+            steer.value = ""
+            return
+        self.dismiss(None)
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        message.stop()
+        if message.value.strip():
+            self.dismiss(Decision("steer", message.value.strip()))
+
+
+def _keys_line() -> Text:
+    keys = Text()
+    for key, label in (("a", "approve"), ("A", "approve all"), ("r", "reject"), ("s", "steer"),
+                       ("e", "edit in $EDITOR"), ("esc", "later")):
+        keys.append(f" {key} ", style="reverse bold")
+        keys.append(f" {label}  ")
+    return keys

@@ -1,0 +1,46 @@
+"""HelpScreen: every key of the screen below it, and the typed commands."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.slash import help_lines
+
+
+def key_table(bindings: list[Binding]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for binding in bindings:
+        if binding.description:
+            table.add_row(binding.key_display or _key_name(binding.key), binding.description)
+    return table
+
+
+def _key_name(key: str) -> str:
+    names = {"question_mark": "?", "space": "space", "left_square_bracket": "[", "right_square_bracket": "]"}
+    return ", ".join(names.get(k, k) for k in key.split(","))
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, title: str, bindings: list[Binding], *, commands: bool):
+        super().__init__()
+        self._title = title
+        self._bindings = bindings
+        self._commands = commands
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box") as box:
+            box.border_title = f"{self._title} · keys"
+            yield Static(key_table(self._bindings))
+            if self._commands:
+                yield Static("\n[b]In the input line[/b] (plain text steers the next edit):\n"
+                             + "\n".join(help_lines()), markup=True)
+            yield Static("\n[dim]escape or ? closes[/dim]", markup=True)

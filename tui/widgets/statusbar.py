@@ -1,0 +1,84 @@
+"""StatusBar: task, model, mode, node k of N, best time, FSR so far, tokens and cost, elapsed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+from sessions.state import SessionState
+
+DEFAULT_NODE_BUDGET = 20  # the benchmark's cap on training runs per session
+
+
+@dataclass(frozen=True)
+class Status:
+    task: str
+    model: str
+    mode: str
+    nodes: int
+    node_budget: int
+    best_time_s: float | None
+    fsr: float | None
+    tokens: int
+    cost_usd: float
+    elapsed_s: float
+    state: str  # running, paused, waiting for you, finished...
+
+
+def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: float, activity: str) -> Status:
+    started = state.started
+    budget = (started.config.get("max_nodes") if started else None) or DEFAULT_NODE_BUDGET
+    begin = started.ts if started else now
+    return Status(
+        task=started.task if started else "-",
+        model=started.model if started else "-",
+        mode=mode or (started.mode if started else "-"),
+        nodes=sum(1 for node in state.nodes.values() if node.stage != "root"),
+        node_budget=budget,
+        best_time_s=state.best_time_s,
+        fsr=fsr,
+        tokens=state.tokens_in + state.tokens_out,
+        cost_usd=state.cost_usd,
+        elapsed_s=max(0.0, now - begin),
+        state=activity,
+    )
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def status_text(status: Status) -> Text:
+    parts = [
+        ("", status.task, "bold"),
+        ("", status.model, ""),
+        ("mode ", status.mode, "bold cyan"),
+        ("node ", f"{status.nodes}/{status.node_budget}", ""),
+        ("best ", "-" if status.best_time_s is None else f"{status.best_time_s:.1f}s", "green"),
+        ("FSR ", "-" if status.fsr is None else f"{status.fsr:.3f}", "bold magenta"),
+        ("", f"{status.tokens:,} tok ${status.cost_usd:.2f}", ""),
+        ("", _clock(status.elapsed_s), ""),
+        ("", status.state, "reverse" if status.state.startswith("waiting") else "italic"),
+    ]
+    text = Text(" ")
+    for i, (label, value, style) in enumerate(parts):
+        if i:
+            text.append(" │ ", style="dim")
+        text.append(label, style="dim")
+        text.append(value, style=style)
+    return text
+
+
+class StatusBar(Static):
+    def __init__(self, *, id: str | None = None):
+        super().__init__("", id=id)
+        self._status: Status | None = None
+
+    def show(self, status: Status) -> None:
+        if status != self._status:
+            self._status = status
+            self.update(status_text(status))
