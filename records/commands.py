@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from records.realtrack_commands import register_data_fineweb, register_import
+
 
 def register(sub) -> None:
     """Add this area's subcommands to the `speedrun-tui` parser."""
     data = sub.add_parser("data", help="download and prepare training data")
     sources = data.add_subparsers(dest="source", metavar="SOURCE", required=True)
     _register_data_micro(sources)
+    register_data_fineweb(sources)
+    register_import(sub)
     _register_tasks(sub)
     _register_calibrate(sub)
 

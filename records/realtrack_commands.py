@@ -1,0 +1,84 @@
+"""CLI of the real benchmark track: `import nanogpt`, `import trajectory`, `data fineweb`.
+
+Registered from records/commands.py. Imports stay light: handlers import what they need.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from speedrun_tui.home import add_db_argument
+
+
+def register_import(sub) -> None:
+    parser = sub.add_parser("import", help="import the nanogpt records, or a past agent run from elsewhere")
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    p = kinds.add_parser("nanogpt", help="build the nanogpt track from a local modded-nanogpt checkout",
+                         description="Read the checkout's README record table and each record's log (code and "
+                         "measured time); with --hints, add llm-speedrunner's hints and start-code templates. "
+                         "Writes $SPEEDRUN_TUI_HOME/catalog/nanogpt.json; shows in `tasks --track nanogpt`.")
+    p.add_argument("path", type=Path, help="a checkout of KellerJordan/modded-nanogpt")
+    p.add_argument("--hints", type=Path, metavar="PATH", help="a checkout of facebookresearch/llm-speedrunner")
+    p.add_argument("--times", choices=("paper", "github"), default="paper",
+                   help="reference times: the benchmark's re-measured means (paper, default) or the "
+                   "records' own logs, else the README (github)")
+    p.set_defaults(handler=_import_nanogpt)
+    t = kinds.add_parser("trajectory", help="turn an llm-speedrunner workspace or an AIDE journal.json into a session",
+                         description="The imported session replays and scores like one of ours.")
+    t.add_argument("path", type=Path, help="an llm-speedrunner workspace folder or an AIDE journal.json")
+    t.add_argument("--task", metavar="ID", help="the task it worked on (e.g. nanogpt/4); "
+                   "default: from the workspace's config.yaml")
+    add_db_argument(t)
+    t.set_defaults(handler=_import_trajectory)
+
+
+def register_data_fineweb(sources) -> None:
+    p = sources.add_parser("fineweb", help="FineWeb10B GPT-2 token shards for the nanogpt track",
+                           description="Download kjj0/fineweb10B-gpt2 shards with huggingface_hub (resumable, "
+                           "each verified), or link shards already on disk with --from.")
+    p.add_argument("--shards", type=int, metavar="N",
+                   help="train shards of 100M tokens (default: all 103 for a download, every one found "
+                   "for --from); the val shard always comes along")
+    p.add_argument("--from", dest="source", type=Path, metavar="DIR", help="link verified shards from DIR")
+    p.set_defaults(handler=_data_fineweb)
+
+
+def _import_nanogpt(args) -> int:
+    from records.nanogpt_catalog import catalog_file, import_nanogpt
+
+    catalog = import_nanogpt(args.path, args.hints, args.times)
+    for record in catalog["records"]:
+        where = f"code from {record['code_source']}" if record["code_source"] else "no code"
+        measured = f"{record['measured_time_s']:.1f}s measured" if record["measured_time_s"] else "no measured time"
+        note = f"  [{record['reason']}]" if record["reason"] else ""
+        print(f"record {record['number']:>2}: {where}, {measured}{note}")
+    ready = [t["id"] for t in catalog["tasks"] if t["available"]]
+    print(f"{len(ready)} of {len(catalog['tasks'])} tasks available; wrote {catalog_file()}")
+    for task in catalog["tasks"]:
+        if not task["available"]:
+            print(f"  {task['id']}: unavailable: {task['unavailable_reason']}")
+    return 0
+
+
+def _import_trajectory(args) -> int:
+    from sessions.importers import read_trajectory, write_trajectory
+    from sessions.store import Store
+    from speedrun_tui.home import resolve_db
+
+    trajectory = read_trajectory(args.path, args.task)
+    with Store(resolve_db(args)) as store:
+        session_id = write_trajectory(trajectory, store)
+    print(f"imported {len(trajectory.nodes)} nodes from {trajectory.source} as session {session_id} "
+          f"(task {trajectory.task or 'unknown'}, model {trajectory.model}, scaffold {trajectory.scaffold})")
+    return 0
+
+
+def _data_fineweb(args) -> int:
+    from records.fineweb import DEFAULT_TRAIN_SHARDS, download, link_from
+
+    if args.source is not None:
+        folder = link_from(args.source, args.shards)
+    else:
+        folder = download(args.shards or DEFAULT_TRAIN_SHARDS)
+    print(f"FineWeb shards ready in {folder}")
+    return 0
