@@ -1,7 +1,123 @@
-"""CLI subcommands of this area. Imports stay light: handlers import what they need."""
+"""CLI subcommands of this area: `run` (a session) and `judge` (the benchmark's LLM judge).
+
+Imports stay light: argparse and stdlib here; handlers import what they need.
+"""
 
 from __future__ import annotations
+
+import argparse
+import importlib
+
+from speedrun_tui.home import add_db_argument
+
+# The interface `run` opens without --headless/--plain. The TUI's owner switches it to "tui".
+DEFAULT_UI = "headless"
+SCAFFOLD_NAMES = ("flat", "tree", "forest", "aide", "multi-aide")
+HINT_NAMES = ("none", "pseudo", "text", "paper", "pseudo+text", "all")
 
 
 def register(sub) -> None:
     """Add this area's subcommands to the `speedrun-tui` parser."""
+    run = sub.add_parser(
+        "run", help="run a session on a task: an agent, you, or both",
+        description="Run a session: the start code is timed first (node 0), then the agent (or you) "
+        "searches for a faster train.py. Models: any litellm model string (anthropic/..., openai/..., "
+        "ollama_chat/..., hosted_vllm/...), or the built-ins `reference` (the task's own next record: the "
+        "upper bound), `scripted:PATH` (canned replies) and `replay:SESSION` (a recorded session's replies).")
+    run.add_argument("task", metavar="TASK", help="task id, e.g. micro/1 or nanogpt/4 (see `speedrun-tui tasks`)")
+    run.add_argument("--model", default="reference", help="litellm model string or built-in (default: reference)")
+    run.add_argument("--api-base", metavar="URL", help="endpoint of a self-hosted or OpenAI-compatible server")
+    run.add_argument("--scaffold", default="flat", choices=SCAFFOLD_NAMES, help="search policy (default: flat)")
+    run.add_argument("--hints", default="none", choices=HINT_NAMES, help="hint regime (default: none)")
+    run.add_argument("--mode", default="auto", choices=("auto", "copilot", "human"), help="who decides (default: auto)")
+    run.add_argument("--max-nodes", type=int, metavar="N",
+                     help="agent nodes after the root (default: 20, or 1 for the reference model)")
+    run.add_argument("--parallel", type=int, default=1, metavar="N", help="nodes run at once (default: 1)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the training runs and the scaffold's choices")
+    run.add_argument("--timeout", type=float, metavar="SECONDS", help="per run (default: from the start code's time)")
+    run.add_argument("--resume", metavar="SESSION", help="continue an unfinished session")
+    ui = run.add_mutually_exclusive_group()
+    ui.add_argument("--headless", dest="ui", action="store_const", const="headless",
+                    help="progress lines on stderr, the score at the end")
+    ui.add_argument("--plain", dest="ui", action="store_const", const="plain", help="the plain line-mode interface")
+    add_db_argument(run)
+    run.set_defaults(handler=run_command, ui=None)
+
+    judge = sub.add_parser(
+        "judge", help="score a session with the benchmark's LLM judge",
+        description="Show a model the start code, the reference diff and the session's best diff; it lists "
+        "the reference's key changes and marks those the agent reproduced. The fraction is stored with "
+        "the session.")
+    judge.add_argument("session", metavar="SESSION", help="session id (or a unique prefix)")
+    judge.add_argument("--model", required=True, help="litellm model string, or scripted:PATH")
+    judge.add_argument("--api-base", metavar="URL", help="endpoint of a self-hosted or OpenAI-compatible server")
+    add_db_argument(judge)
+    judge.set_defaults(handler=judge_command)
+
+
+def session_config(args: argparse.Namespace):
+    from agent.config import SessionConfig
+
+    return SessionConfig(task_id=args.task, model=args.model, api_base=args.api_base, scaffold=args.scaffold,
+                         hints=args.hints, mode=args.mode, max_nodes=args.max_nodes, parallel=args.parallel,
+                         seed=args.seed, timeout_s=args.timeout)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from speedrun_tui.home import resolve_db
+
+    config = session_config(args)
+    return open_session(config, resolve_db(args), args.ui or DEFAULT_UI, session_id=args.resume)
+
+
+def open_session(config, db_path, ui: str, *, session_id: str | None = None) -> int:
+    """Start (or resume) a session in the chosen interface: headless, plain or tui.
+
+    The plain and TUI interfaces provide `run_session(config, db_path, session_id=None) -> int`
+    in tui.plain and tui.app.
+    """
+    if ui == "headless":
+        return run_headless_session(config, db_path, session_id)
+    module_name = "tui.plain" if ui == "plain" else "tui.app"
+    try:
+        module = importlib.import_module(module_name)
+        run_session = module.run_session
+    except (ImportError, AttributeError):
+        from speedrun_tui.errors import UserError
+
+        raise UserError(f"the {ui} interface is not available in this build; use --headless") from None
+    return int(run_session(config, db_path, session_id=session_id) or 0)
+
+
+def run_headless_session(config, db_path, session_id: str | None) -> int:
+    from agent.controller import Controller
+    from agent.headless import run_headless
+    from agent.llm import missing_key_message
+    from agent.models import is_builtin
+    from sessions.store import Store
+    from speedrun_tui.errors import UserError
+
+    if config.mode != "human" and not is_builtin(config.model):
+        message = missing_key_message(config.model, config.api_base)
+        if message:
+            raise UserError(message)
+    with Store(db_path) as store:
+        controller = Controller(config, store, session_id=session_id)
+        score = run_headless(controller)
+    return 0 if score.finished else 1
+
+
+def judge_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from agent.judge import judge_session
+    from speedrun_tui.home import resolve_db
+
+    verdict = judge_session(resolve_db(args), args.session, model=args.model, api_base=args.api_base)
+    console = Console()
+    for change in verdict.changes:
+        mark = "[green]yes[/]" if change.get("reproduced") else "[red]no [/]"
+        console.print(f"{mark} {change.get('change', '')}", highlight=False)
+    console.print(f"judge score: {verdict.score:.3f} ({verdict.reproduced}/{len(verdict.changes)} key changes "
+                  f"reproduced) · stored with session {verdict.session}")
+    return 0

@@ -1,0 +1,198 @@
+"""Headless sessions: progress lines on stderr (Rich), decisions typed on stdin, a score at the end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+
+from agent.controller import Controller
+from agent.decisions import Decision
+from agent.editblocks import diff_stats
+from agent.models import model_label
+from sessions.events import Event
+from sessions.scoring import Score, score_session
+from sessions.state import SessionState
+
+COPILOT_KEYS = ("[a] approve  [A] approve all  [r REASON] reject  [s TEXT] steer  [e] edit  [k] skip  "
+                "[? QUESTION] ask  [q] stop")
+HUMAN_KEYS = "[Enter] run the saved train.py  [k] drop it  [? QUESTION] ask  [q] stop"
+
+
+class ProgressPrinter:
+    """A controller subscriber: one line per step that matters, on stderr."""
+
+    def __init__(self, state: SessionState, console: Console):
+        self.state = state
+        self.console = console
+
+    def __call__(self, event: Event) -> None:
+        handler = getattr(self, f"_{event.kind}", None)
+        if handler is not None:
+            handler(event)
+
+    def _say(self, text: str) -> None:
+        self.console.print(text, highlight=False)
+
+    def _session_started(self, event) -> None:
+        self._say(f"[bold]{event.task}[/] · {model_label(event.model)} · {event.scaffold} · hints {event.hints}"
+                  f" · {event.mode}")
+
+    def _node_created(self, event) -> None:
+        origin = "start code, timed on this machine" if event.parent is None else f"{event.stage} of node {event.parent}"
+        self._say(f"[bold cyan]node {event.node}[/] · {origin}")
+
+    def _plan(self, event) -> None:
+        self._say(f"  plan: {event.text.strip().splitlines()[0][:160]}")
+
+    def _edit_failed(self, event) -> None:
+        kind = "rule broken" if event.rule_violation else "edit failed"
+        self._say(f"  [yellow]{kind}[/] (attempt {event.attempt}): {_first_line(event.reason)}")
+
+    def _edit_applied(self, event) -> None:
+        added, removed = diff_stats(event.diff)
+        self._say(f"  edit applied: [green]+{added}[/] [red]-{removed}[/] lines")
+
+    def _run_started(self, event) -> None:
+        self._say(f"  running in {event.workdir}")
+
+    def _llm_response(self, event) -> None:
+        if event.error:
+            self._say(f"  [red]model error[/]: {event.error}")
+        elif self.state.call_purposes.get(event.call_id) == "ask":
+            self._say(f"[bold]answer[/]: {event.text.strip()}")
+
+    def _node_scored(self, event) -> None:
+        node = self.state.nodes.get(event.node)
+        if event.status == "valid":
+            line = f"  [green]valid[/]: {event.time_s:.2f} s to target"
+        else:
+            line = f"  [red]{event.status}[/]" + (f": {event.reason}" if event.reason else "")
+        best = self.state.best_time_s
+        fsr = score_session(self.state).fsr
+        progress = f"best {best:.2f} s" if best is not None else "no valid node yet"
+        if fsr is not None and node is not None and node.parent is not None:
+            progress += f", FSR {fsr:.3f}"
+        self._say(f"{line} · {progress}")
+
+    def _approval_requested(self, event) -> None:
+        self.console.print(Syntax(event.diff or "(no change)", "diff", theme="ansi_dark", word_wrap=True))
+        keys = HUMAN_KEYS if self.state.nodes.get(event.node) and self.state.nodes[event.node].stage == "human" \
+            else COPILOT_KEYS
+        self._say(f"[bold]node {event.node} waits for you[/]: {keys}")
+
+    def _note(self, event) -> None:
+        style = {"error": "red", "warning": "yellow"}.get(event.level, "dim")
+        self._say(f"[{style}]{event.text}[/]")
+
+    def _session_finished(self, event) -> None:
+        self._say(f"session {self.state.session_id} {event.status}" + (f": {event.reason}" if event.reason else ""))
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return (lines[0] if lines else "")[:200]
+
+
+def score_table(score: Score) -> Table:
+    table = Table(title=f"session {score.session} · {score.task}", show_header=False)
+    fsr = "n/a" if score.fsr is None else f"{score.fsr:.3f}"
+    rows = [
+        ("FSR", fsr + (" (reference: the upper bound)" if score.model == "reference" else "")),
+        ("best time", _seconds(score.best_time_s)),
+        (f"start time ({score.times_source})", _seconds(score.start_time_s)),
+        ("target time", _seconds(score.target_time_s)),
+        ("nodes run", f"{score.nodes} ({score.buggy_nodes} buggy, {score.improved_nodes} improved)"),
+        ("tokens", f"{score.tokens:,}"),
+        ("cost", f"${score.cost_usd:.4f}"),
+        ("wall time", _seconds(score.wall_s)),
+        ("interventions", str(score.interventions)),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} s"
+
+
+def run_headless(controller: Controller, console: Console | None = None) -> Score:
+    """Run the session in a worker thread; Ctrl-C stops it cleanly (resumable)."""
+    console = console or Console(stderr=True)
+    printer = ProgressPrinter(controller.state, console)
+    if controller.state.started is not None:
+        printer(controller.state.started)
+    controller.subscribe(printer)
+    if controller.mode != "auto" and sys.stdin.isatty():
+        threading.Thread(target=read_decisions, args=(controller, console), daemon=True).start()
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["score"] = controller.run()
+        except BaseException as err:  # re-raised on the main thread
+            outcome["error"] = err
+
+    worker = threading.Thread(target=work, name="controller", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(timeout=0.5)
+    except KeyboardInterrupt:
+        console.print("stopping: the session can be resumed with --resume " + controller.session_id)
+        controller.stop()
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    score = outcome["score"]
+    console.print(score_table(score))
+    return score
+
+
+def read_decisions(controller: Controller, console: Console) -> None:
+    """Typed answers to approvals: one line each (see COPILOT_KEYS / HUMAN_KEYS)."""
+    for raw in sys.stdin:
+        line = raw.rstrip("\n")
+        key, _, text = line.strip().partition(" ")
+        if key == "q":
+            controller.stop()
+            return
+        if key == "?":
+            controller.ask(text)
+        elif key in ("", "a"):
+            controller.decide(Decision("approve"))
+        elif key == "A":
+            controller.decide(Decision("approve_all"))
+        elif key == "r":
+            controller.decide(Decision("reject", text))
+        elif key == "s" and text:
+            controller.decide(Decision("steer", text))
+        elif key == "k":
+            controller.decide(Decision("skip"))
+        elif key == "e":
+            edited = _edit_pending(controller)
+            if edited is not None:
+                controller.decide(Decision("edit", code=edited))
+        else:
+            console.print(f"? {COPILOT_KEYS}")
+
+
+def _edit_pending(controller: Controller) -> str | None:
+    """Open the pending proposal in $EDITOR; the saved text is the hand edit."""
+    pending = controller.state.pending_approval
+    if pending is None:
+        return None
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "train.py"
+        path.write_text(controller.store.get_blob(pending.code_sha))
+        subprocess.run([*editor.split(), str(path)], check=False)
+        return path.read_text()

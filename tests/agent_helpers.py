@@ -1,0 +1,130 @@
+"""A tiny fake task for agent tests: a trainer that prints modded-nanogpt lines in milliseconds.
+
+Its training time is simulated (STEP_MS per step), so times are exact and edits that
+multiply STEP_MS make it measurably faster. Edits hook in after the `# speedups` line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from agent.config import SessionConfig
+from agent.controller import Controller
+from records.task import Task
+from sessions.store import Store
+
+FAKE_TRAIN = '''import os
+import sys
+
+STEPS = 10
+STEP_MS = 100.0
+val_tokens = 4096
+# speedups
+
+def main():
+    train_time = 0.0
+    for step in range(STEPS + 1):
+        loss = 4.0 - 3.0 * step / STEPS
+        print(f"step:{step}/{STEPS} val_loss:{loss:.4f} train_time:{train_time:.0f}ms step_avg:{STEP_MS:.2f}ms")
+        train_time += STEP_MS
+
+
+main()
+'''
+TARGET_LOSS = 1.5  # reached at step 9: 900 ms with STEP_MS = 100
+
+
+def fake_task(tmp_path: Path, code: str = FAKE_TRAIN, *, reference: str | None = None) -> Task:
+    folder = tmp_path / "fake_task"
+    folder.mkdir(exist_ok=True)
+    script = folder / "train.py"
+    script.write_text(code)
+    diff_file = None
+    if reference is not None:
+        from agent.editblocks import unified_diff
+
+        diff_file = folder / "reference.diff"
+        diff_file.write_text(unified_diff(code, reference))
+    hint = folder / "text.md"
+    hint.write_text("Make each step cheaper: scale STEP_MS down.\n")
+    return Task(id="fake/1", track="micro", record=1, title="fake trainer", start_script=script,
+                start_time_s=0.9, target_time_s=0.45, target_loss=TARGET_LOSS, hint_files={"text": hint},
+                reference_diff_file=diff_file)
+
+
+def speedup(factor: float, plan: str = "") -> str:
+    """A reply that multiplies STEP_MS by `factor` (hooks on the `# speedups` anchor, so it applies to any node)."""
+    return (f"{plan or f'Scale the step cost by {factor}.'}\n\n<<<<<<< SEARCH\n# speedups\n=======\n# speedups\n"
+            f"STEP_MS *= {factor}\n>>>>>>> REPLACE\n")
+
+
+def crash(plan: str = "Try something that breaks.") -> str:
+    return f'{plan}\n\n<<<<<<< SEARCH\n# speedups\n=======\n# speedups\nraise RuntimeError("boom")\n>>>>>>> REPLACE\n'
+
+
+FIX_CRASH = ('Remove the line that raises.\n\n<<<<<<< SEARCH\nraise RuntimeError("boom")\n=======\n'
+             'STEP_MS *= 0.5\n>>>>>>> REPLACE\n')
+
+
+def write_script(tmp_path: Path, replies: list[str], name: str = "replies.txt") -> Path:
+    path = tmp_path / name
+    path.write_text("# canned replies for a test\n" + "".join(f"=== reply ===\n{r}" for r in replies))
+    return path
+
+
+def config(script: Path, **overrides) -> SessionConfig:
+    values = dict(task_id="fake/1", model=f"scripted:{script}", scaffold="flat", max_nodes=1)
+    values.update(overrides)
+    return SessionConfig(**values)
+
+
+def open_controller(tmp_path: Path, cfg: SessionConfig, *, db: Path | None = None, task: Task | None = None,
+                    session_id: str | None = None, run_env: dict | None = None) -> tuple[Controller, Store]:
+    store = Store(db or tmp_path / "sessions.db")
+    controller = Controller(cfg, store, session_id=session_id, task=task or fake_task(tmp_path),
+                            run_env=run_env if run_env is not None else {})
+    return controller, store
+
+
+class Recorder:
+    """A subscriber that keeps every event and can wait for one."""
+
+    def __init__(self):
+        self.events = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def kinds(self, kind: str) -> list:
+        return [e for e in self.events if e.kind == kind]
+
+    def wait_for(self, predicate, timeout: float = 30.0):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = next((e for e in self.events if predicate(e)), None)
+                if found is not None:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("timed out waiting for an event")
+                self._cond.wait(left)
+
+
+def run_in_thread(controller: Controller) -> tuple[threading.Thread, dict]:
+    outcome: dict = {}
+
+    def work():
+        try:
+            outcome["score"] = controller.run()
+        except BaseException as err:
+            outcome["error"] = err
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread, outcome
