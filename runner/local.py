@@ -22,7 +22,7 @@ from runner.lines import LogLine, OutputKeeper
 from runner.logparse import parse_line
 from runner.outcome import MetricTrail, summarize
 from runner.pipes import EOF, start_reader
-from runner.process import signal_group, spawn, wait
+from runner.process import GroupWatchdog, signal_group, spawn, wait
 from runner.result import RunResult
 from runner.spec import RunSpec
 from runner.torchrun import hardware_string, link_data
@@ -67,11 +67,14 @@ class _LocalRun:
             self.keeper.finish()
             raise UserError(f"cannot start {argv[0]}: {err.strerror or err}") from err
         start = time.monotonic()
+        watchdog = GroupWatchdog(proc.pid)
         try:
             exit_code, peak_rss_mb, end = self._supervise(proc, start)
         except BaseException:  # a failing callback or Ctrl-C must not leave the run behind
             signal_group(proc.pid, signal.SIGKILL)
             raise
+        finally:
+            watchdog.release()
         for line in self.keeper.finish():
             self._deliver(line)
         return summarize(self.trail.lines(), exit_code=exit_code, target_loss=self.spec.target_loss,

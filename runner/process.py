@@ -5,6 +5,8 @@ process it forks (unless one of them starts its own session on purpose). On Linu
 it also gets PR_SET_PDEATHSIG=SIGKILL, so it dies if its controller dies. That
 signal fires when the *thread* that spawned the child exits: spawn from a thread
 that lives for the whole run (run_local blocks its calling thread until the end).
+The death signal is not inherited by the processes the child forks (torchrun's
+workers), so a GroupWatchdog kills the whole group when the controller dies.
 """
 
 from __future__ import annotations
@@ -49,6 +51,27 @@ def signal_group(pgid: int, sig: signal.Signals) -> bool:
     except PermissionError:  # a member changed credentials (setuid); nothing we may do
         return False
     return True
+
+
+class GroupWatchdog:
+    """A tiny shell, outside the group, that SIGKILLs the group if this process dies first.
+
+    It blocks reading a pipe only we hold: `release` says goodbye on it, while our
+    death (even by SIGKILL) closes it unread, and then the shell kills the group.
+    """
+
+    def __init__(self, pgid: int):
+        self._proc = subprocess.Popen(["/bin/sh", "-c", "read -r _ || kill -9 -$1 2>/dev/null", "watchdog", str(pgid)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def release(self) -> None:
+        try:
+            self._proc.stdin.write(b"done\n")
+            self._proc.stdin.close()
+        except BrokenPipeError:  # someone killed the watchdog; nothing left to release
+            pass
+        self._proc.wait()
 
 
 def _die_with_parent(parent_pid: int):

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -90,6 +92,28 @@ def test_cancel_kills_the_run_and_its_child(tmp_path):
     assert result.wall_s < 5
     assert not pid_alive(int(pid_file.read_text()))
 
+
+def test_run_and_its_child_die_when_the_controller_is_killed(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    script = hanger(tmp_path, pid_file)
+    controller = write_script(tmp_path, "controller.py", f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from runner.local import run_local
+        from runner.spec import RunSpec
+        run_local(RunSpec(script={str(script)!r}, timeout_s=600), on_line=lambda ln: print(ln.text, flush=True))
+        """)
+    proc = subprocess.Popen([sys.executable, str(controller)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("step:0/100")  # the script runs and its child exists
+    child = int(pid_file.read_text())
+    script_pid = int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    assert pid_alive(script_pid) and pid_alive(child)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while (pid_alive(script_pid) or pid_alive(child)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(script_pid) and not pid_alive(child)
 
 def test_background_process_left_by_a_finished_script_is_killed(tmp_path):
     pid_file = tmp_path / "bg.pid"
