@@ -203,3 +203,15 @@ class SessionFinished(Event):
     kind: ClassVar[str] = "session_finished"
     status: str = "finished"  # finished, stopped, failed
     reason: str = ""
+
+
+@dataclass(kw_only=True)
+class JudgeScore(Event):
+    """The benchmark's LLM judge on a session: the fraction of the reference's key changes
+    that the best node reproduced (added after the session, with Store.annotate)."""
+
+    kind: ClassVar[str] = "judge_score"
+    model: str
+    score: float
+    changes: list[dict] = field(default_factory=list)  # {"change": str, "reproduced": bool}
+    best_node: int | None = None

@@ -146,6 +146,22 @@ class Store:
         self._start_flusher()
         return self._next_seq[session_id]
 
+    def annotate(self, session_id: str, event: ev.Event) -> ev.Event:
+        """Append `event` to a session nobody is writing (e.g. a judge score after the end), committed
+        at once, leaving the session's status as it was."""
+        self._require_writable()
+        session_id = self.resolve_session(session_id)
+        if self.session_status(session_id) == "running" and session_id not in self._next_seq:
+            raise UserError(f"session {session_id} is being written by another process; try when it ends")
+        with self._lock:
+            if session_id not in self._next_seq:
+                last = self._conn.execute("SELECT max(seq) FROM events WHERE session_id=?",
+                                          (session_id,)).fetchone()[0]
+                self._next_seq[session_id] = (last if last is not None else -1) + 1
+            self.append(session_id, event)
+            self.flush()
+        return event
+
     def append(self, session_id: str, event: ev.Event) -> ev.Event:
         """Give `event` the session's next seq and queue it; decision kinds are committed at once."""
         if self._flush_error is not None:
