@@ -205,6 +205,11 @@ class SessionFinished(Event):
     reason: str = ""
 
 
+def event_class(kind: str) -> type[Event] | None:
+    """The Event subclass registered for `kind` (None for a kind this version doesn't know)."""
+    return _REGISTRY.get(kind)
+
+
 @dataclass(kw_only=True)
 class JudgeScore(Event):
     """The benchmark's LLM judge on a session: the fraction of the reference's key changes

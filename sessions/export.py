@@ -6,20 +6,20 @@ import json
 from typing import TextIO
 
 from sessions import events as ev
-from sessions.replay import CHUNK, load_state
+from sessions.replay import load_state
 from sessions.scoring import score_session
 from sessions.store import Store
 
 
 def write_jsonl(store: Store, session_id: str, out: TextIO) -> int:
     """One JSON object per event, in order: {seq, kind, node, ts, payload}; returns the count."""
-    total = store.event_count(session_id)
-    for start in range(0, total, CHUNK):
-        for event in store.read_events(session_id, start, start + CHUNK):
-            record = {"seq": event.seq, "kind": event.kind, "node": event.node, "ts": event.ts,
-                      "payload": event.payload()}
-            out.write(json.dumps(record) + "\n")
-    return total
+    count = 0
+    for event in store.iter_events(session_id):
+        record = {"seq": event.seq, "kind": event.kind, "node": event.node, "ts": event.ts,
+                  "payload": event.payload()}
+        out.write(json.dumps(record) + "\n")
+        count += 1
+    return count
 
 
 def journal(store: Store, session_id: str) -> dict:

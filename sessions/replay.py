@@ -1,8 +1,7 @@
 """Replay: a lazy reader over one session's events, for the TUI, export and scoring.
 
 Opening reads nothing but the event count, so a session of a million events opens at
-once. Rebuilt states are checkpointed in memory as they are computed, so stepping back
-re-applies at most one checkpoint interval of events.
+once; states at any event come from a StateRebuilder (in-memory checkpoints).
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sessions import events as ev
+from sessions.rebuild import StateRebuilder
 from sessions.state import SessionState
 from sessions.store import Store
 from speedrun_tui.errors import UserError
@@ -25,10 +25,8 @@ def load_state(store: Store, session_id: str, *, with_logs: bool = True) -> Sess
     """The state after every committed event (scoring skips the log lines: they are most of a session)."""
     state = SessionState(session_id)
     skip = () if with_logs else (ev.LogLines.kind,)
-    total, span = store.event_count(session_id), CHUNK * 10
-    for start in range(0, total, span):
-        for event in store.read_events(session_id, start, start + span, skip_kinds=skip):
-            state.apply(event)
+    for event in store.iter_events(session_id, skip_kinds=skip, chunk=CHUNK * 10):
+        state.apply(event)
     return state
 
 
@@ -39,9 +37,8 @@ class Replay:
         self._store = Store(path, readonly=True)
         self.session_id = self._store.resolve_session(session_id)
         self.position = 0
-        self._every = max(MIN_CHECKPOINT_EVERY, len(self) // MAX_CHECKPOINTS)
-        self._checkpoints: dict[int, SessionState] = {0: SessionState(self.session_id)}
-        self._last: tuple[int, SessionState] = (0, self._checkpoints[0])
+        every = max(MIN_CHECKPOINT_EVERY, len(self) // MAX_CHECKPOINTS)
+        self._rebuilder = StateRebuilder(self._store, self.session_id, every)
 
     def __len__(self) -> int:
         """Committed events so far (grows while a live writer appends)."""
@@ -49,13 +46,7 @@ class Replay:
 
     def events(self, start: int = 0, stop: int | None = None) -> Iterator[ev.Event]:
         """The events with start <= seq < stop, in order, read a chunk at a time."""
-        while stop is None or start < stop:
-            end = start + CHUNK if stop is None else min(stop, start + CHUNK)
-            chunk = self._store.read_events(self.session_id, start, end)
-            if not chunk:
-                return
-            yield from chunk
-            start = chunk[-1].seq + 1
+        return self._store.iter_events(self.session_id, start, stop, chunk=CHUNK)
 
     def event(self, n: int) -> ev.Event:
         found = self._store.read_events(self.session_id, n, n + 1)
@@ -78,19 +69,7 @@ class Replay:
 
     def state_at(self, n: int) -> SessionState:
         """The state after applying events 0..n (inclusive); a fresh copy the caller may keep."""
-        count = max(0, min(n + 1, len(self)))
-        candidates = [(k, s) for k, s in self._checkpoints.items() if k <= count]
-        if self._last[0] <= count:
-            candidates.append(self._last)
-        base, base_state = max(candidates, key=lambda c: c[0])
-        state = base_state.copy()
-        for event in self.events(base, count):
-            state.apply(event)
-            applied = event.seq + 1
-            if applied % self._every == 0 and applied not in self._checkpoints:
-                self._checkpoints[applied] = state.copy()
-        self._last = (count, state)
-        return state.copy()
+        return self._rebuilder.state(max(0, min(n + 1, len(self))))
 
     def follow(self, start: int | None = None, *, poll_s: float = 0.1,
                stop: threading.Event | None = None) -> Iterator[ev.Event]:

@@ -16,7 +16,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from sessions import events as ev
@@ -75,7 +76,7 @@ class SessionInfo:
 def _payload_json(event: ev.Event) -> str:
     names = _PAYLOAD_FIELDS.get(type(event))
     if names is None:
-        names = tuple(name for name in event.__dataclass_fields__ if name not in _ENVELOPE)
+        names = tuple(f.name for f in fields(event) if f.name not in _ENVELOPE)
         _PAYLOAD_FIELDS[type(event)] = names
     return json.dumps({name: getattr(event, name) for name in names}, default=_json_default)
 
@@ -90,6 +91,17 @@ def _json_default(value):
     if isinstance(value, (Path, set, tuple)):
         return str(value) if isinstance(value, Path) else list(value)
     raise TypeError(f"cannot store {type(value).__name__} in an event payload")
+
+
+def _decode(kind: str, payload: str, node: int | None, ts: float, seq: int) -> ev.Event:
+    data = json.loads(payload)
+    cls = ev.event_class(kind)
+    if cls is not None:
+        try:  # the common case, without from_record's per-call field filtering
+            return cls(**data, node=node, ts=ts, seq=seq)
+        except TypeError:
+            pass  # a field this version doesn't know: let from_record drop it
+    return ev.Event.from_record(kind, data, node=node, ts=ts, seq=seq)
 
 
 def blob_sha(text: str) -> str:
@@ -267,8 +279,36 @@ class Store:
             params.extend(skip_kinds)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY seq", params).fetchall()
-        return [ev.Event.from_record(kind, json.loads(payload), node=node_id, ts=ts, seq=seq)
-                for seq, kind, node_id, ts, payload in rows]
+        return [_decode(kind, payload, node_id, ts, seq) for seq, kind, node_id, ts, payload in rows]
+
+    def iter_events(self, session_id: str, start: int = 0, stop: int | None = None, *,
+                    skip_kinds: tuple[str, ...] = (), chunk: int = 2000) -> Iterator[ev.Event]:
+        """read_events a chunk at a time; with stop None, up to the last event committed now."""
+        stop = self.event_count(session_id) if stop is None else stop
+        while start < stop:
+            end = min(stop, start + chunk)
+            yield from self.read_events(session_id, start, end, skip_kinds=skip_kinds)
+            start = end
+
+    def log_tail(self, session_id: str, node: int, start: int, stop: int, cap: int) -> list[str] | None:
+        """The node's log lines in start <= seq < stop that its state keeps: at most the last `cap`,
+        and none from before its last RunStarted there. None when there is no log event to keep."""
+        chunks: list[list[str]] = []
+        found = 0
+        with self._lock:
+            cursor = self._conn.execute(
+                "SELECT kind, payload FROM events WHERE session_id=? AND node=? AND seq>=? AND seq<? "
+                "ORDER BY seq DESC", (session_id, node, start, stop))
+            for kind, payload in cursor:
+                if kind == ev.RunStarted.kind or found >= cap:
+                    break
+                if kind == ev.LogLines.kind:
+                    chunks.append(json.loads(payload)["lines"])
+                    found += len(chunks[-1])
+            cursor.close()
+        if not chunks:
+            return None
+        return [line for chunk in reversed(chunks) for line in chunk][-cap:]
 
     def first_seq_of_node(self, session_id: str, node: int) -> int | None:
         with self._lock:

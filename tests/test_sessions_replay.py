@@ -1,10 +1,14 @@
 """Replay against real SQLite files: exact round trip, seek, state at any point."""
 
+import random
+
+import pytest
+
 from sessions import events as ev
 from sessions.replay import Replay
 from sessions.state import SessionState
 from sessions.store import Store
-from sessions_helpers import full_session
+from sessions_helpers import full_session, node_events
 
 
 def test_replay_gives_back_exactly_the_events_written(tmp_path):
@@ -29,10 +33,15 @@ def test_seek_to_event_and_to_node(tmp_path):
         assert replay.seek(10_000) == written[-1]
 
 
-def test_state_at_matches_reducer_forwards_and_backwards(tmp_path, monkeypatch):
+@pytest.mark.parametrize("log_cap", [2, 2000])
+def test_state_at_matches_reducer_forwards_and_backwards(tmp_path, monkeypatch, log_cap):
+    # Small checkpoints and log cap: state_at must take its far-jump path (log tails only) too.
     monkeypatch.setattr("sessions.replay.MIN_CHECKPOINT_EVERY", 7)
+    monkeypatch.setattr("sessions.state.LOG_CAP", log_cap)
     with Store(tmp_path / "s.db") as store:
-        sid, written = full_session(store, times=(100.0, 90.0, None, 85.0, 70.0, None))
+        sid, written = full_session(store, times=(100.0, 90.0, None, 85.0, 70.0, None), log_lines=5)
+        # a second run of node 2 (a retry) restarts its log
+        written += [store.append(sid, e) for e in node_events(2, 0, "draft", "sha2b", 95.0, log_lines=4)[3:]]
 
     def expected(n: int) -> SessionState:
         state = SessionState(sid)
@@ -41,10 +50,18 @@ def test_state_at_matches_reducer_forwards_and_backwards(tmp_path, monkeypatch):
         return state
 
     with Replay(tmp_path / "s.db", sid) as replay:
-        for n in [len(written) - 1, 3, 20, 19, 40, 8, 0, len(written) - 2]:
+        for n in [len(written) - 1, 3, 20, 19, 40, 8, 0, len(written) - 2, 30, len(written) - 9]:
             assert replay.state_at(n) == expected(n), n
+    with Replay(tmp_path / "s.db", sid) as replay:  # fresh checkpoints, random access
+        order = list(range(len(written)))
+        random.Random(log_cap).shuffle(order)
+        for n in order:
+            assert replay.state_at(n) == expected(n), n
+    with Replay(tmp_path / "s.db", sid) as replay:
         final = replay.state_at(len(written) - 1)
         final.nodes[0].children.append(99)  # a returned state is the caller's own
         assert replay.state_at(len(written) - 1) == expected(len(written) - 1)
     assert final.best_node == 4 and final.best_time_s == 70.0
-    assert final.finished == ev.SessionFinished(ts=written[-1].ts, seq=written[-1].seq)
+    assert final.logs[2] == [f"line {i} of node 2" for i in range(4)][-log_cap:]
+    finished = next(e for e in written if e.kind == "session_finished")
+    assert final.finished == ev.SessionFinished(ts=finished.ts, seq=finished.seq)
