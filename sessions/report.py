@@ -14,7 +14,7 @@ from sessions.store import SessionInfo
 
 CSV_FIELDS = ("session", "task", "model", "scaffold", "hints", "mode", "fsr", "best_time_s", "start_time_s",
               "target_time_s", "times_source", "nodes", "buggy_nodes", "improved_nodes",
-              "no_improvement_nodes", "tokens", "cost_usd", "wall_s", "interventions", "finished")
+              "no_improvement_nodes", "tokens", "cost_usd", "wall_s", "interventions", "finished", "judge_score")
 
 _STATUS_STYLE = {"running": "green", "finished": "", "unfinished": "yellow"}
 

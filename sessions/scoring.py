@@ -41,6 +41,7 @@ class Score:
     interventions: int  # human approvals, rejections, steers and hand edits
     intervention_counts: dict[str, int] = field(default_factory=dict)
     finished: bool = False
+    judge_score: float | None = None  # fraction of the reference's key changes reproduced (LLM judge)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -68,7 +69,8 @@ def score_session(state: SessionState) -> Score:
         no_improvement_nodes=len(ran) - len(buggy) - len(improved),
         tokens=state.tokens_in + state.tokens_out, cost_usd=state.cost_usd, wall_s=max(0.0, end_ts - started.ts),
         interventions=sum(state.interventions.values()), intervention_counts=dict(state.interventions),
-        finished=state.finished is not None and state.finished.status == "finished")
+        finished=state.finished is not None and state.finished.status == "finished",
+        judge_score=state.judge.score if state.judge else None)
 
 
 @dataclass(frozen=True)

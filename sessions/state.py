@@ -40,6 +40,7 @@ class SessionState:
     cost_usd: float = 0.0
     interventions: dict[str, int] = field(default_factory=_empty_interventions)
     finished: ev.SessionFinished | None = None
+    judge: ev.JudgeScore | None = None  # the LLM judge's verdict, added after the session
     last_seq: int = -1
     last_ts: float | None = None
     # call_id -> purpose of each LLM request, so an answer to /ask lands in the chat.
@@ -198,6 +199,10 @@ def _session_finished(state: SessionState, event: ev.SessionFinished) -> None:
     state.pending_approval = None
 
 
+def _judge_score(state: SessionState, event: ev.JudgeScore) -> None:
+    state.judge = event
+
+
 _HANDLERS = {
     ev.SessionStarted.kind: _session_started,
     ev.NodeCreated.kind: _node_created,
@@ -216,4 +221,5 @@ _HANDLERS = {
     ev.NodeScored.kind: _node_scored,
     ev.Note.kind: _note,
     ev.SessionFinished.kind: _session_finished,
+    ev.JudgeScore.kind: _judge_score,
 }

@@ -30,7 +30,8 @@ def test_state_reducer_builds_tree_logs_curves_and_interventions():
               ev.ApprovalRequested(node=2, code_sha="s2", diff="d"),
               ev.HumanDecision(node=2, decision="steer", text="try muon"),
               ev.HumanDecision(node=2, decision="reject"),
-              ev.SessionFinished()]
+              ev.SessionFinished(),
+              ev.JudgeScore(model="judge", score=0.5, best_node=1)]
     for seq, event in enumerate(events):
         event.seq = seq
         state.apply(event)
@@ -40,6 +41,7 @@ def test_state_reducer_builds_tree_logs_curves_and_interventions():
     assert [p.val_loss for p in state.curves[1]] == [1.9]
     assert state.interventions == {"approve": 0, "reject": 1, "steer": 1, "edit": 0}
     assert state.pending_approval is None and state.finished is not None
+    assert state.judge.score == 0.5
     assert state.last_seq == len(events) - 1
 
 
@@ -93,3 +95,10 @@ def test_resume_continues_the_sequence_and_reopens_the_session(tmp_path):
         assert store.append(sid, ev.Note(text="resumed")).seq == 2
         store.append(sid, ev.SessionFinished())
         assert (store.session_info(sid).status, store.session_info(sid).ended) == ("finished", "finished")
+
+
+def test_the_reducer_knows_every_event_kind():
+    from sessions.state import _HANDLERS
+
+    kinds = {cls.kind for cls in ev.Event.__subclasses__()} - {ev.Unknown.kind}
+    assert kinds - set(_HANDLERS) == set()  # log_lines etc. included; Unknown is shown raw, not applied
