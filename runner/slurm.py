@@ -61,7 +61,7 @@ class SlurmOptions:
     extra_sbatch: dict[str, str | int | bool] = field(default_factory=dict)  # `#SBATCH --key=value`
     setup: list[str] = field(default_factory=list)  # shell lines before the job (module load, ...)
     folder: Path | None = None  # submitit's job folder; default $SPEEDRUN_TUI_HOME/slurm
-    cluster: str | None = None  # None: Slurm; "local": submitit's local executor
+    cluster: str = "slurm"  # "local": submitit's local executor (tests, one workstation)
     poll_s: float = 1.0
 
 
@@ -113,7 +113,10 @@ def _executor(options: SlurmOptions, spec: RunSpec):
     from speedrun_tui.home import home_dir
 
     folder = options.folder or home_dir() / "slurm"
-    executor = submitit.AutoExecutor(folder=Path(folder) / "%j", cluster=options.cluster)
+    try:
+        executor = submitit.AutoExecutor(folder=Path(folder) / "%j", cluster=options.cluster)
+    except RuntimeError as err:  # submitit's "Could not detect srun": no Slurm on this machine
+        raise UserError(f"Slurm backend: {err} (for a test run, set cluster = \"local\" in the slurm config)") from err
     params: dict = {
         "name": f"speedrun-{Path(spec.script).stem}",
         "timeout_min": options.time_limit_min or math.ceil(spec.timeout_s / 60) + TIME_LIMIT_MARGIN_MIN,
@@ -170,7 +173,7 @@ class _Follow:
     def until_done(self, cancel: threading.Event | None, poll_s: float) -> bool:
         """Poll until the job ends; True when `cancel` stopped it."""
         cancelled_at = None
-        while not self.job.done():
+        while not self.job.done() and not _ended_badly(self.job):
             if cancel is not None and cancel.is_set() and cancelled_at is None:
                 self.job.cancel(check=False)
                 cancelled_at = time.monotonic()
@@ -221,8 +224,15 @@ class _Follow:
             self.on_line(line)
 
 
+def _ended_badly(job) -> bool:
+    """Slurm reports a state that ends the job without a result (PREEMPTED counts: submitit waits on it)."""
+    return slurm_status(_state(job)) is not None
+
+
 def _outcome(job) -> JobOutcome | None:
     """What the job function returned, or None when the job ended without finishing it."""
+    if _ended_badly(job):  # no result is coming; don't wait for one
+        return None
     try:
         return job.result()
     except Exception:  # submitit's FailedJobError / UncompletedJobError: the state says why
