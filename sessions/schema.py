@@ -79,6 +79,11 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     except UserError:
         conn.close()
         raise
+    except sqlite3.OperationalError as err:
+        conn.close()
+        if "locked" in str(err) or "busy" in str(err):
+            raise UserError(f"{path}: session database is locked by another process ({err})") from None
+        raise UserError(f"{path}: cannot read the session database ({err})") from None
     except sqlite3.DatabaseError as err:
         conn.close()
         raise UserError(f"{path}: not a speedrun-tui session database ({err})") from None
@@ -98,6 +103,8 @@ def _check_and_migrate(conn: sqlite3.Connection, path: Path, readonly: bool) -> 
     db = Database(conn, execute_plugins=False, recursive_triggers=False)
     migrations = _migrations()
     if readonly:
+        if not tables:
+            raise UserError(f"{path}: no sessions yet (an empty database)")
         if migrations.pending(db):
             raise UserError(f"{path}: session database needs an upgrade; open it once for writing "
                             "(e.g. `speedrun-tui sessions --db PATH`)")
@@ -105,6 +112,13 @@ def _check_and_migrate(conn: sqlite3.Connection, path: Path, readonly: bool) -> 
     if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
         raise UserError(f"{path}: cannot switch the session database to WAL mode")
     conn.execute("PRAGMA synchronous=NORMAL")
-    if migrations.pending(db):
-        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-        migrations.apply(db)
+    # Hold the write lock while checking, so two writers opening a new file don't both migrate.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if migrations.pending(db):
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            migrations.apply(db)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
