@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 
@@ -55,3 +56,13 @@ def pid_alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state not in ("Z", "X")
+
+
+def dies_soon(pid: int, within_s: float = 3.0) -> bool:
+    """True once the process is gone; SIGKILL is asynchronous, so allow it a moment."""
+    deadline = time.monotonic() + within_s
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -14,7 +14,7 @@ from runner.local import run_local
 from runner.spec import RunSpec
 from runner.workspace import LOG_NAME, RESULT_NAME
 from speedrun_tui.errors import UserError
-from runner_helpers import hanger, pid_alive, trainer, write_script
+from runner_helpers import dies_soon, hanger, pid_alive, trainer, write_script
 
 
 def test_trainer_that_reaches_the_target(tmp_path):
@@ -65,7 +65,7 @@ def test_hanging_script_and_its_child_are_killed_at_the_timeout(tmp_path):
     assert result.exit_code == -15  # SIGTERM was enough
     assert [p.step for p in result.curve] == [0]
     child = int(pid_file.read_text())
-    assert not pid_alive(child)
+    assert dies_soon(child)
 
 
 def test_script_ignoring_sigterm_gets_sigkill_after_the_grace(tmp_path):
@@ -75,7 +75,7 @@ def test_script_ignoring_sigterm_gets_sigkill_after_the_grace(tmp_path):
     assert result.status == "timeout"
     assert result.exit_code == -9
     assert 1.4 < result.wall_s < 4
-    assert not pid_alive(int(pid_file.read_text()))
+    assert dies_soon(int(pid_file.read_text()))
 
 
 def test_cancel_kills_the_run_and_its_child(tmp_path):
@@ -90,7 +90,7 @@ def test_cancel_kills_the_run_and_its_child(tmp_path):
                        cancel=cancel)
     assert result.status == "cancelled"
     assert result.wall_s < 5
-    assert not pid_alive(int(pid_file.read_text()))
+    assert dies_soon(int(pid_file.read_text()))
 
 
 def test_run_and_its_child_die_when_the_controller_is_killed(tmp_path):
@@ -110,10 +110,7 @@ def test_run_and_its_child_die_when_the_controller_is_killed(tmp_path):
     assert pid_alive(script_pid) and pid_alive(child)
     proc.kill()
     proc.wait()
-    deadline = time.monotonic() + 5
-    while (pid_alive(script_pid) or pid_alive(child)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not pid_alive(script_pid) and not pid_alive(child)
+    assert dies_soon(script_pid) and dies_soon(child)
 
 def test_background_process_left_by_a_finished_script_is_killed(tmp_path):
     pid_file = tmp_path / "bg.pid"
@@ -127,10 +124,7 @@ def test_background_process_left_by_a_finished_script_is_killed(tmp_path):
     result = run_local(RunSpec(script=script, timeout_s=30))
     assert result.status == "ok"
     assert result.wall_s < 5
-    deadline = time.monotonic() + 3
-    while pid_alive(int(pid_file.read_text())) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not pid_alive(int(pid_file.read_text()))
+    assert dies_soon(int(pid_file.read_text()))
 
 
 def test_crashing_script(tmp_path):
@@ -277,10 +271,7 @@ def test_callback_error_kills_the_run_and_propagates(tmp_path):
 
     with pytest.raises(ValueError, match="viewer broke"):
         run_local(RunSpec(script=hanger(tmp_path, pid_file), timeout_s=60), on_line=boom)
-    deadline = time.monotonic() + 3
-    while pid_alive(int(pid_file.read_text())) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not pid_alive(int(pid_file.read_text()))
+    assert dies_soon(int(pid_file.read_text()))
 
 
 @pytest.mark.parametrize("spec_kwargs, message", [
