@@ -76,15 +76,16 @@ def link_from(source: Path, train_shards: int | None = None, *, log: Log = _stde
     absent = [name for name in names if not (source / name).is_file()]
     if absent or len(names) < 2:
         raise UserError(f"--from {source}: missing {', '.join(absent) or 'train shards (fineweb_train_*.bin)'}")
+    for i, name in enumerate(names, 1):  # all verified before any is linked
+        log(f"[{i}/{len(names)}] {name}: {verify_shard(source / name):,} tokens, verified")
     out = fineweb_dir()
     out.mkdir(parents=True, exist_ok=True)
-    for i, name in enumerate(names, 1):
-        tokens = verify_shard(source / name)
+    for name in names:
         link = out / name
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(source / name)
-        log(f"[{i}/{len(names)}] {name}: {tokens:,} tokens, verified, linked from {source}")
+    log(f"linked {len(names)} shards from {source} into {out}")
     return out
 
 
