@@ -21,8 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from sessions import events as ev
-from sessions import schema
-from sessions.fsr import compute_fsr
+from sessions import schema, summary
 from sessions.writer import WriterIdentity, writer_alive
 from speedrun_tui.errors import UserError
 
@@ -31,11 +30,6 @@ HEARTBEAT_INTERVAL_S = 5.0
 
 _ENVELOPE = ("node", "ts", "seq")
 _PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-# Events that change a row of the nodes table (so listing sessions never replays events).
-_NODE_KINDS = {"node_created", "edit_proposed", "edit_applied", "run_started",
-               "run_finished", "node_scored", "human_decision"}
-_SUMMARY_KINDS = _NODE_KINDS | {"llm_response", "session_started", "session_finished"}
 
 
 @dataclass(frozen=True)
@@ -115,7 +109,7 @@ class Store:
         self._conn = schema.connect(self.path, readonly=readonly)
         self._lock = threading.RLock()
         self._pending: list[tuple] = []
-        self._pending_events: list[ev.Event] = []
+        self._pending_events: list[tuple[str, ev.Event]] = []
         self._next_seq: dict[str, int] = {}
         self._writer = WriterIdentity.current()
         self._flusher: threading.Thread | None = None
@@ -150,8 +144,7 @@ class Store:
         self._require_writable()
         session_id = self.resolve_session(session_id)
         with self._lock:
-            last = self._conn.execute("SELECT max(seq) FROM events WHERE session_id=?", (session_id,)).fetchone()[0]
-            self._next_seq[session_id] = (last if last is not None else -1) + 1
+            self._next_seq[session_id] = self.event_count(session_id)
             self._execute_atomic(
                 "UPDATE sessions SET status='running', ended='', writer_pid=?, writer_start=?, writer_host=?, "
                 "heartbeat_ts=? WHERE id=?", (*self._writer.columns(), time.time(), session_id))
@@ -167,9 +160,7 @@ class Store:
             raise UserError(f"session {session_id} is being written by another process; try when it ends")
         with self._lock:
             if session_id not in self._next_seq:
-                last = self._conn.execute("SELECT max(seq) FROM events WHERE session_id=?",
-                                          (session_id,)).fetchone()[0]
-                self._next_seq[session_id] = (last if last is not None else -1) + 1
+                self._next_seq[session_id] = self.event_count(session_id)
             self.append(session_id, event)
             self.flush()
         return event
@@ -187,7 +178,7 @@ class Store:
             self._next_seq[session_id] = seq + 1
             event.seq = seq
             self._pending.append((session_id, seq, event.kind, event.node, event.ts, row_payload))
-            if event.kind in _SUMMARY_KINDS:
+            if event.kind in summary.SUMMARY_KINDS:
                 self._pending_events.append((session_id, event))
             if event.kind in ev.FLUSH_NOW_KINDS:
                 self.flush()
@@ -214,8 +205,8 @@ class Store:
                 self._conn.executemany("INSERT INTO events (session_id, seq, kind, node, ts, payload) "
                                        "VALUES (?,?,?,?,?,?)", rows)
                 for session_id, event in summaries:
-                    self._summarize(session_id, event)
-                self._touch_sessions({row[0] for row in rows}, rows)
+                    summary.summarize(self._conn, session_id, event)
+                summary.count_events(self._conn, rows)
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
@@ -397,41 +388,6 @@ class Store:
                 self._execute_atomic(f"UPDATE sessions SET heartbeat_ts=? WHERE id IN ({marks}) "
                                      "AND status='running'", [time.time(), *ids])
 
-    def _touch_sessions(self, session_ids: set[str], rows: list[tuple]) -> None:
-        now = time.time()
-        for session_id in session_ids:
-            count = sum(1 for row in rows if row[0] == session_id)
-            self._conn.execute("UPDATE sessions SET n_events=n_events+?, updated_ts=?, heartbeat_ts=? "
-                               "WHERE id=?", (count, now, now, session_id))
-
-    def _summarize(self, session_id: str, event: ev.Event) -> None:
-        """Keep the nodes table and the session row's cached numbers in step with `event`."""
-        update = _node_update(session_id, event)
-        if update is not None:
-            self._conn.execute(*update)
-            self._refresh_scores(session_id)
-        elif event.kind == "llm_response":
-            self._conn.execute("UPDATE sessions SET tokens=tokens+?, cost_usd=cost_usd+? WHERE id=?",
-                               (event.tokens_in + event.tokens_out, event.cost_usd, session_id))
-        elif event.kind == "session_started":
-            self._refresh_scores(session_id)
-        elif event.kind == "session_finished":
-            status = "finished" if event.status == "finished" else "unfinished"
-            self._conn.execute("UPDATE sessions SET status=?, ended=? WHERE id=?",
-                               (status, event.status, session_id))
-
-    def _refresh_scores(self, session_id: str) -> None:
-        conn = self._conn
-        start, target = conn.execute("SELECT start_time_s, target_time_s FROM sessions WHERE id=?",
-                                     (session_id,)).fetchone()
-        root = conn.execute("SELECT time_s FROM nodes WHERE session_id=? AND stage='root' AND status='valid'",
-                            (session_id,)).fetchone()
-        n_nodes, best = conn.execute("SELECT count(*), min(CASE WHEN status='valid' THEN time_s END) "
-                                     "FROM nodes WHERE session_id=?", (session_id,)).fetchone()
-        times = compute_fsr(start, target, root[0] if root else None, best)
-        conn.execute("UPDATE sessions SET n_nodes=?, best_time_s=?, fsr=?, times_source=? WHERE id=?",
-                     (n_nodes, times.best_time_s, times.fsr, times.times_source, session_id))
-
     def _info(self, row: dict) -> SessionInfo:
         status = _live_status(row)
         return SessionInfo(
@@ -448,41 +404,3 @@ def _live_status(row: dict) -> str:
     if row["status"] == "running" and not writer_alive(row):
         return "unfinished"
     return row["status"]
-
-
-def _node_update(session_id: str, event: ev.Event) -> tuple[str, tuple] | None:
-    """The nodes-table statement (sql, params) that mirrors a node event, if any."""
-    kind = event.kind
-    if kind == "node_created":
-        return ("INSERT OR REPLACE INTO nodes (session_id, id, parent, stage, status, code_sha) "
-                "VALUES (?,?,?,?,'pending',?)", (session_id, event.node, event.parent, event.stage, event.code_sha))
-    if event.node is None:
-        return None
-    key = (session_id, event.node)
-    where = " WHERE session_id=? AND id=?"
-    if kind == "edit_proposed":
-        return "UPDATE nodes SET code_sha=?, status='proposed'" + where, (event.code_sha, *key)
-    if kind == "edit_applied":
-        return "UPDATE nodes SET code_sha=?" + where, (event.code_sha, *key)
-    if kind == "run_started":
-        return "UPDATE nodes SET status='running'" + where, key
-    if kind == "run_finished":
-        status, time_s, val_loss = _run_outcome(event.result)
-        return "UPDATE nodes SET status=?, time_s=?, val_loss=?" + where, (status, time_s, val_loss, *key)
-    if kind == "node_scored":
-        return ("UPDATE nodes SET status=?, time_s=coalesce(?, time_s), val_loss=coalesce(?, val_loss)" + where,
-                (event.status, event.time_s, event.val_loss, *key))
-    if kind == "human_decision" and event.decision in ("reject", "skip"):
-        return "UPDATE nodes SET status='rejected'" + where, key
-    return None
-
-
-def _run_outcome(result: dict) -> tuple[str, float | None, float | None]:
-    """(provisional status, time to target in s, final val_loss) of a RunFinished payload."""
-    from runner.result import RunResult
-
-    run = RunResult.from_json(result)
-    status = "buggy" if run.buggy else "valid" if run.valid else "target_missed"
-    time_s = run.time_to_target_ms / 1000.0 if run.valid else None
-    return status, time_s, run.final_val_loss
-
