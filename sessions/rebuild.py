@@ -8,6 +8,8 @@ checkpoints passed on the way are kept with their logs still to fill in, on firs
 
 from __future__ import annotations
 
+import threading
+
 from sessions import events as ev
 from sessions import state as state_module
 from sessions.state import SessionState
@@ -23,9 +25,14 @@ class StateRebuilder:
         # count -> (where the jump that passed it started, state with logs not yet filled in)
         self._unfilled: dict[int, tuple[int, SessionState]] = {}
         self._last: tuple[int, SessionState] = (0, self._checkpoints[0])
+        self._lock = threading.Lock()
 
     def state(self, count: int) -> SessionState:
         """The state after the first `count` events; the caller owns the returned copy."""
+        with self._lock:  # checkpoints are shared: one rebuild at a time
+            return self._build(count)
+
+    def _build(self, count: int) -> SessionState:
         base, state = self._nearest(count)
         landing = count - count % self._every - self._every
         if landing > base:

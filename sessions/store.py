@@ -144,6 +144,7 @@ class Store:
         self._require_writable()
         session_id = self.resolve_session(session_id)
         with self._lock:
+            self.flush()  # anything this Store still holds for it comes first
             self._next_seq[session_id] = self.event_count(session_id)
             self._execute_atomic(
                 "UPDATE sessions SET status='running', ended='', writer_pid=?, writer_start=?, writer_host=?, "
