@@ -208,21 +208,25 @@ def _indent(line: str) -> str:
 
 
 def reindent(replace: list[str], search: list[str], matched: list[str]) -> list[str]:
-    """Shift the replacement by the indentation the model got wrong (search vs the file)."""
-    search_first = next((x for x in search if x.strip()), "")
-    file_first = next((x for x in matched if x.strip()), "")
-    have, want = _indent(search_first), _indent(file_first)
-    if have == want:
+    """Re-indent the replacement the way the file is indented where the search matched.
+
+    Models often drop a base indentation (a constant offset) or indent by 2 where the
+    file uses 4 (a constant ratio); both are read off the matched lines.
+    """
+    pairs = [(len(_indent(s)), len(_indent(m)))
+             for s, m in zip([x for x in search if x.strip()], [x for x in matched if x.strip()])]
+    if all(s == m for s, m in pairs):
         return list(replace)
-    out = []
-    for line in replace:
-        if not line.strip():
-            out.append(line)
-        elif line.startswith(have):
-            out.append(want + line[len(have):])
-        else:
-            out.append(want + line.lstrip())
-    return out
+    offsets = {m - s for s, m in pairs}
+    ratios = {m / s for s, m in pairs if s}
+    if len(offsets) == 1:
+        ratio, offset = 1.0, offsets.pop()
+    elif len(ratios) == 1 and all(m == 0 for s, m in pairs if s == 0):
+        ratio, offset = ratios.pop(), 0
+    else:
+        return list(replace)  # no consistent rule: keep the model's indentation
+    return [line if not line.strip() else " " * max(0, round(len(_indent(line)) * ratio) + offset) + line.lstrip()
+            for line in replace]
 
 
 def failure_report(outcome: ApplyOutcome, parse_errors: list[str]) -> str:

@@ -136,7 +136,9 @@ class LLMClient:
         raise AssertionError("unreachable")
 
     def _call_once(self, litellm, messages: list[dict]) -> LLMReply:
-        kwargs: dict = {"model": self.model, "messages": messages, "timeout": self.timeout_s}
+        # Retries are ours (with events and a cancel); the provider SDKs' own are turned off.
+        kwargs: dict = {"model": self.model, "messages": messages, "timeout": self.timeout_s,
+                        "max_retries": 0, "num_retries": 0}
         if self.api_base:
             kwargs["api_base"] = self.api_base
             if self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):

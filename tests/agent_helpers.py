@@ -128,3 +128,60 @@ def run_in_thread(controller: Controller) -> tuple[threading.Thread, dict]:
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
     return thread, outcome
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible /v1/chat/completions server on 127.0.0.1, run in a thread.
+
+    `script` lists what each request gets: a reply text (200), or an int HTTP status (an error).
+    Once the script is used up, the last entry repeats. Requests are kept in `requests`.
+    """
+
+    def __init__(self, script: list):
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.script = list(script)
+        self.requests: list[dict] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                owner.requests.append({"path": self.path, "body": body,
+                                       "authorization": self.headers.get("Authorization")})
+                step = owner.script.pop(0) if len(owner.script) > 1 else owner.script[0]
+                if isinstance(step, int):
+                    payload = {"error": {"message": f"status {step}", "type": "server_error"}}
+                    status = step
+                else:
+                    status = 200
+                    payload = {"id": "chatcmpl-1", "object": "chat.completion", "created": 0,
+                               "model": body["model"],
+                               "choices": [{"index": 0, "finish_reason": "stop",
+                                            "message": {"role": "assistant", "content": step}}],
+                               "usage": {"prompt_tokens": 123, "completion_tokens": 45, "total_tokens": 168}}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> FakeOpenAI:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
