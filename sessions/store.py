@@ -9,6 +9,7 @@ connections; WAL lets them read while a session is being written.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -121,21 +122,24 @@ class Store:
     # -- writing ------------------------------------------------------------------
 
     def new_session(self, started: ev.SessionStarted) -> str:
-        """Create a session row and store `started` as its event 0; returns the new id."""
+        """Create a session row and store `started` as its event 0 (one transaction); returns the new id."""
         self._require_writable()
         with self._lock:
             session_id = self._fresh_id()
             now = time.time()
-            self._execute_atomic(
-                "INSERT INTO sessions (id, task, model, mode, scaffold, hints, status, created_ts, "
-                "updated_ts, start_time_s, target_time_s, target_loss, config, version, writer_pid, "
-                "writer_start, writer_host, heartbeat_ts) VALUES (?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?)",
-                (session_id, started.task, started.model, started.mode, started.scaffold, started.hints,
-                 now, now, started.start_time_s, started.target_time_s, started.target_loss,
-                 json.dumps(started.config, default=_json_default), started.version,
-                 *self._writer.columns(), now))
-            self._next_seq[session_id] = 0
-            self.append(session_id, started)
+            started.seq = 0
+            event_row = (session_id, 0, started.kind, started.node, started.ts, _payload_json(started))
+            with self._transaction():
+                self._conn.execute(
+                    "INSERT INTO sessions (id, task, model, mode, scaffold, hints, status, created_ts, "
+                    "updated_ts, start_time_s, target_time_s, target_loss, config, version, writer_pid, "
+                    "writer_start, writer_host, heartbeat_ts) VALUES (?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?)",
+                    (session_id, started.task, started.model, started.mode, started.scaffold, started.hints,
+                     now, now, started.start_time_s, started.target_time_s, started.target_loss,
+                     json.dumps(started.config, default=_json_default), started.version,
+                     *self._writer.columns(), now))
+                self._insert_events([event_row], [(session_id, started)])
+            self._next_seq[session_id] = 1
         self._start_flusher()
         return session_id
 
@@ -202,16 +206,9 @@ class Store:
             rows, summaries = self._pending, self._pending_events
             self._pending, self._pending_events = [], []
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.executemany("INSERT INTO events (session_id, seq, kind, node, ts, payload) "
-                                       "VALUES (?,?,?,?,?,?)", rows)
-                for session_id, event in summaries:
-                    summary.summarize(self._conn, session_id, event)
-                summary.count_events(self._conn, rows)
-                self._conn.execute("COMMIT")
+                with self._transaction():
+                    self._insert_events(rows, summaries)
             except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
                 # Nothing is lost: the batch goes back in front of what came since.
                 self._pending[:0], self._pending_events[:0] = rows, summaries
                 raise
@@ -354,14 +351,27 @@ class Store:
             if not self._conn.execute("SELECT 1 FROM sessions WHERE id=?", (candidate,)).fetchone():
                 return candidate
 
-    def _execute_atomic(self, sql: str, params) -> None:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self._conn.execute(sql, params)
-            self._conn.execute("COMMIT")
+            yield
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
             raise
+        self._conn.execute("COMMIT")
+
+    def _execute_atomic(self, sql: str, params) -> None:
+        with self._transaction():
+            self._conn.execute(sql, params)
+
+    def _insert_events(self, rows: list[tuple], summaries: list[tuple[str, ev.Event]]) -> None:
+        self._conn.executemany("INSERT INTO events (session_id, seq, kind, node, ts, payload) VALUES (?,?,?,?,?,?)",
+                               rows)
+        for session_id, event in summaries:
+            summary.summarize(self._conn, session_id, event)
+        summary.count_events(self._conn, rows)
 
     def _start_flusher(self) -> None:
         if self._flusher is None:
