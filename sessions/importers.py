@@ -121,18 +121,18 @@ def write_trajectory(trajectory: Trajectory, store: Store) -> str:
 
 
 def _parents_first(nodes: list[ImportedNode]) -> list[ImportedNode]:
+    """Creation order (time, then id), except that a node never comes before its parent."""
     ids = {n.id for n in nodes}
     placed: set[int] = set()
     ordered: list[ImportedNode] = []
-    pending = sorted(nodes, key=lambda n: n.id)
+    pending = sorted(nodes, key=lambda n: (n.ts, n.id))
     while pending:
-        ready = [n for n in pending if n.parent is None or n.parent in placed or n.parent not in ids]
-        if not ready:  # a cycle in the source's parent links: keep id order rather than loop forever
-            ready = pending[:1]
-        for node in ready:
-            ordered.append(node)
-            placed.add(node.id)
-        pending = [n for n in pending if n.id not in placed]
+        # A cycle in the source's parent links would leave nothing ready: then take the next in order.
+        node = next((n for n in pending if n.parent is None or n.parent in placed or n.parent not in ids),
+                    pending[0])
+        ordered.append(node)
+        placed.add(node.id)
+        pending.remove(node)
     return ordered
 
 
