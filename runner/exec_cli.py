@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -34,8 +37,8 @@ def run_exec(args) -> int:
                    workdir=Path(args.workdir) if args.workdir else None)
     spec.check()
     view = ExecView(json_mode=args.json, target=spec.target_loss)
-    with view:
-        result = run_local(spec, on_line=view.show)
+    with view, _ctrl_c_cancels() as cancel:
+        result = run_local(spec, on_line=view.show, cancel=cancel)
     if args.json:
         print(json.dumps(result.to_json()), flush=True)
     else:
@@ -92,6 +95,23 @@ class ExecView:
         elapsed = time.monotonic() - self.start
         self.spinner.update(text=f"step {self.step} · val_loss {loss}{target} · {elapsed:.1f} s")
         return self.spinner
+
+
+@contextmanager
+def _ctrl_c_cancels():
+    """The first Ctrl-C cancels the run (its result is still reported); a second one interrupts."""
+    cancel = threading.Event()
+
+    def on_sigint(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def print_summary(console: Console, result: RunResult) -> None:

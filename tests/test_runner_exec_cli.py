@@ -1,6 +1,7 @@
 """`speedrun-tui exec` end to end, as a user runs it: a real process, real scripts."""
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -43,6 +44,17 @@ def test_json_on_timeout(tmp_path):
     assert proc.returncode == 1
     result = json.loads(proc.stdout.splitlines()[-1])
     assert result["status"] == "timeout" and result["exit_code"] == -15
+
+
+def test_ctrl_c_cancels_the_run_and_still_reports_it(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "speedrun_tui", "exec", str(hanger(tmp_path, tmp_path / "pid")),
+                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr.readline().startswith("step:0/100")
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    result = json.loads(out.splitlines()[-1])
+    assert result["status"] == "cancelled" and result["curve"] == [[0, 4.0, 0.0]]
 
 
 def test_human_output_streams_lines_then_a_summary(tmp_path):
