@@ -36,6 +36,10 @@ def register(sub) -> None:
     run.add_argument("--seed", type=int, default=0, help="seed of the training runs and the scaffold's choices")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="per run (default: from the start code's time)")
     run.add_argument("--resume", metavar="SESSION", help="continue an unfinished session")
+    run.add_argument("--backend", choices=("local", "slurm"), default="local",
+                     help="where runs go: subprocesses here, or one Slurm job per node (default: local)")
+    run.add_argument("--slurm-config", metavar="PATH", help="TOML of Slurm options: partition, account, "
+                     "gpus_per_node, time_limit_min, extra_sbatch, setup (default: $SPEEDRUN_TUI_HOME/slurm.toml)")
     ui = run.add_mutually_exclusive_group()
     ui.add_argument("--headless", dest="ui", action="store_const", const="headless",
                     help="progress lines on stderr, the score at the end")
@@ -60,7 +64,8 @@ def session_config(args: argparse.Namespace):
 
     return SessionConfig(task_id=args.task, model=args.model, api_base=args.api_base, scaffold=args.scaffold,
                          hints=args.hints, mode=args.mode, max_nodes=args.max_nodes, parallel=args.parallel,
-                         seed=args.seed, timeout_s=args.timeout)
+                         seed=args.seed, timeout_s=args.timeout, backend=args.backend,
+                         slurm_config=args.slurm_config)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ class SessionConfig:
     seed: int = 0
     timeout_s: float | None = None  # per run; None = derived from the root's measured time
     backend: str = "local"
+    slurm_config: str | None = None  # TOML of Slurm options (partition, account, ...); backend slurm only
     sandbox: str = "auto"
 
     def to_json(self) -> dict:

@@ -222,7 +222,7 @@ class Controller:
         elif root.status in SETTLED:
             return
         if self._wait_turn():
-            timeout = self.config.timeout_s or max(600.0, 4 * self.task.start_time_s)
+            timeout = self.config.timeout_s or self._gpu_timeout() or max(600.0, 4 * self.task.start_time_s)
             self._execute(0, self.start_code, self.start_sha, timeout)
 
     def _search(self) -> None:
@@ -448,7 +448,7 @@ class Controller:
         try:
             result = run_code(code, node=nid, code_sha=code_sha, session_id=self.session_id, task=self.task,
                               env=self.run_env, timeout_s=timeout_s, emit=self._emit, cancel=cancel,
-                              backend=self.config.backend)
+                              backend=self.config.backend, slurm_config=self.config.slurm_config)
         finally:
             self._cancels.pop(nid, None)
         if result.status == "cancelled" and self._stopping.is_set():
@@ -470,9 +470,16 @@ class Controller:
             self._emit(NodeScored(node=nid, status=status, time_s=time_s, val_loss=result.final_val_loss,
                                   is_best=is_best, reason=result.reason))
 
+    def _gpu_timeout(self) -> float | None:
+        """GPU records get a fixed per-run limit (record 1 needs ~50 min on 8xH100)."""
+        from runner.torchrun import NANOGPT_TIMEOUT_S
+
+        return NANOGPT_TIMEOUT_S if self.task.launcher == "torchrun" else None
+
     def _timeout(self) -> float:
-        if self.config.timeout_s:
-            return self.config.timeout_s
+        fixed = self.config.timeout_s or self._gpu_timeout()
+        if fixed:
+            return fixed
         root = self.state.nodes.get(0)
         measured = root.result.wall_s if root is not None and root.result is not None else 0.0
         return max(120.0, 3 * measured, 2 * self.task.start_time_s)
@@ -505,9 +512,9 @@ class Controller:
                     self._emit(Note(level="error", text=f"a viewer failed and was detached: {err!r}"))
 
     def _wait_turn(self) -> bool:
-        """Block while paused (a step() lets one node through); False once stopping."""
+        """Block while paused (a step() lets one node through); False once stopping or failed."""
         with self._gate:
-            while not self._stopping.is_set():
+            while not self._stopping.is_set() and not self._failed_reason:
                 if not self._paused:
                     return True
                 if self._permits:
@@ -575,8 +582,11 @@ def _validate(config: SessionConfig) -> None:
         raise UserError(f"--parallel must be at least 1, got {config.parallel}")
     if config.max_nodes is not None and config.max_nodes < 1:
         raise UserError(f"--max-nodes must be at least 1, got {config.max_nodes}")
-    if config.backend != "local":
-        raise UserError(f"unknown backend {config.backend!r}; only `local` runs sessions for now")
+    from runner.backends import BACKENDS, runner_for
+
+    if config.backend not in BACKENDS:
+        raise UserError(f"unknown backend {config.backend!r}; choose one of {', '.join(BACKENDS)}")
+    runner_for(config.backend, config.slurm_config)  # a bad Slurm config fails before the session starts
 
 
 def _task_setup(config: SessionConfig, task: Task | None, run_env: dict[str, str] | None):

@@ -53,10 +53,10 @@ class LogBatcher:
 
 def run_code(code: str, *, node: int, code_sha: str, session_id: str, task: Task, env: dict[str, str],
              timeout_s: float, emit: Callable[[Event], None], cancel: threading.Event,
-             backend: str = "local") -> RunResult:
+             backend: str = "local", slurm_config: str | None = None) -> RunResult:
     """Run `code` as the task's train script in a fresh run folder; blocks until it ends."""
     from runner.launch import build_command
-    from runner.local import run_local
+    from runner.backends import runner_for
     from runner.spec import RunSpec
     from speedrun_tui.home import runs_dir
 
@@ -70,6 +70,6 @@ def run_code(code: str, *, node: int, code_sha: str, session_id: str, task: Task
                         command=build_command(spec, workdir / script.name), backend=backend))
         batcher = LogBatcher(node, emit)
         try:
-            return run_local(spec, on_line=batcher.line, cancel=cancel)
+            return runner_for(backend, slurm_config)(spec, batcher.line, cancel)
         finally:
             batcher.flush()
