@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from runner.lines import LogLine
 from runner.result import RunResult
@@ -34,3 +35,16 @@ def get_runner(name: str, options=None) -> Runner:
 
         return run_on_slurm
     raise UserError(f"unknown backend {name!r}: use one of {', '.join(BACKENDS)}")
+
+
+def runner_for(name: str, slurm_config: str | Path | None = None) -> Runner:
+    """The named backend, with Slurm options read from `slurm_config` (TOML), else from
+    $SPEEDRUN_TUI_HOME/slurm.toml when it exists, else the defaults."""
+    if name != "slurm":
+        return get_runner(name)
+    from runner.slurm import load_options
+    from speedrun_tui.home import home_dir
+
+    default = home_dir() / "slurm.toml"
+    path = Path(slurm_config) if slurm_config else default if default.is_file() else None
+    return get_runner(name, load_options(path))
