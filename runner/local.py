@@ -8,7 +8,8 @@ on_line is called from that same thread, in order, for each kept line.
 from __future__ import annotations
 
 import math
-import queue
+import os
+import selectors
 import signal
 import threading
 import time
@@ -21,7 +22,7 @@ from runner.launch import build_command
 from runner.lines import LogLine, OutputKeeper
 from runner.logparse import parse_line
 from runner.outcome import MetricTrail, summarize
-from runner.pipes import EOF, start_reader
+from runner.pipes import READ_BYTES, LineSplitter
 from runner.process import GroupWatchdog, signal_group, spawn, wait
 from runner.result import RunResult
 from runner.spec import RunSpec
@@ -32,7 +33,7 @@ from speedrun_tui.errors import UserError
 STDERR_TAIL_LINES = 40
 _POLL_S = 0.1  # how often cancel and the deadline are checked
 _EOF_WAIT_S = 2.0  # after exit, how long to wait for a pipe some escaped process still holds
-_QUEUE_BATCHES = 256  # bounded: a slow on_line back-pressures the child instead of growing memory
+_FLUSH_S = 0.5  # run.log reaches the disk at least this often (a flush per line costs a syscall)
 
 
 def run_local(spec: RunSpec, on_line: Callable[[LogLine], None] | None = None,
@@ -56,7 +57,6 @@ class _LocalRun:
         self.keeper = OutputKeeper(workdir / LOG_NAME, spec.keep_bytes)
         self.trail = MetricTrail(spec.target_loss)
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        self.events: queue.Queue = queue.Queue(maxsize=_QUEUE_BATCHES)
         self.killed_for: str | None = None
         self.workdir = workdir
 
@@ -83,34 +83,55 @@ class _LocalRun:
                          stderr_tail="\n".join(self.stderr_tail), killed_for=self.killed_for)
 
     def _supervise(self, proc, start: float) -> tuple[int, float, float]:
-        start_reader(proc.stdout.fileno(), "stdout", self.events)
-        start_reader(proc.stderr.fileno(), "stderr", self.events)
-        threading.Thread(target=self._wait_exit, args=(proc,), name="runner-wait", daemon=True).start()
-        deadline, kill_at = start + self.spec.timeout_s, math.inf
-        open_streams, exited, exited_at = 2, None, 0.0
-        while exited is None or (open_streams and time.monotonic() < exited_at + _EOF_WAIT_S):
-            now = time.monotonic()
-            if exited is None and self.killed_for is None and self._should_stop(now, deadline):
-                signal_group(proc.pid, signal.SIGTERM)
-                kill_at = now + self.spec.kill_grace_s
-            elif exited is None and now >= kill_at:
-                signal_group(proc.pid, signal.SIGKILL)
-                kill_at = math.inf
-            try:
-                stream, payload = self.events.get(timeout=_POLL_S)
-            except queue.Empty:
-                continue
-            if stream == "exit":
-                exited, exited_at = payload, time.monotonic()
-                signal_group(proc.pid, signal.SIGKILL)  # whatever the script left running
-            elif payload is EOF:
-                open_streams -= 1
-            else:
-                self._take(stream, payload)
-        if not open_streams:
+        """Pump output, enforce timeout and cancel; (exit code, peak RSS MB, exit time)."""
+        exit_r, exit_w = os.pipe()  # the waiter thread's "it exited" wakes the selector
+        exit_info: list = []
+        threading.Thread(target=_wait_exit, args=(proc, exit_info, exit_w), name="runner-wait", daemon=True).start()
+        selector = selectors.DefaultSelector()
+        selector.register(proc.stdout.fileno(), selectors.EVENT_READ, ("stdout", LineSplitter()))
+        selector.register(proc.stderr.fileno(), selectors.EVENT_READ, ("stderr", LineSplitter()))
+        selector.register(exit_r, selectors.EVENT_READ, None)
+        try:
+            self._pump(proc, selector, start)
+        finally:
+            selector.close()
+            os.close(exit_r)
             proc.stdout.close()
             proc.stderr.close()
-        return exited
+        return exit_info[0]
+
+    def _pump(self, proc, selector: selectors.BaseSelector, start: float) -> None:
+        deadline, kill_at, exited_at, flushed_at = start + self.spec.timeout_s, math.inf, None, start
+        while True:
+            for key, _ in selector.select(_POLL_S):
+                if key.data is None:
+                    selector.unregister(key.fd)
+                    exited_at = time.monotonic()
+                    signal_group(proc.pid, signal.SIGKILL)  # whatever the script left running
+                else:
+                    self._read(selector, key)
+            now = time.monotonic()
+            if exited_at is not None:
+                if not selector.get_map() or now > exited_at + _EOF_WAIT_S:  # pipes done, or held by an escapee
+                    return
+            elif self.killed_for is None and self._should_stop(now, deadline):
+                signal_group(proc.pid, signal.SIGTERM)
+                kill_at = now + self.spec.kill_grace_s
+            elif now >= kill_at:
+                signal_group(proc.pid, signal.SIGKILL)
+                kill_at = math.inf
+            if now - flushed_at > _FLUSH_S:
+                self.keeper.flush()
+                flushed_at = now
+
+    def _read(self, selector: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
+        stream, splitter = key.data
+        chunk = os.read(key.fd, READ_BYTES)
+        if chunk:
+            self._take(stream, splitter.feed(chunk))
+        else:
+            self._take(stream, splitter.rest())
+            selector.unregister(key.fd)
 
     def _should_stop(self, now: float, deadline: float) -> bool:
         if self.cancel is not None and self.cancel.is_set():
@@ -118,10 +139,6 @@ class _LocalRun:
         elif now >= deadline:
             self.killed_for = "timeout"
         return self.killed_for is not None
-
-    def _wait_exit(self, proc) -> None:
-        exit_code, peak_rss_mb = wait(proc)
-        self.events.put(("exit", (exit_code, peak_rss_mb, time.monotonic())))
 
     def _take(self, stream: str, texts: list[str]) -> None:
         for text in texts:
@@ -133,8 +150,18 @@ class _LocalRun:
             kept = self.keeper.offer(LogLine(text, stream, metric))
             if kept is not None:
                 self._deliver(kept)
-        self.keeper.flush()
 
     def _deliver(self, line: LogLine) -> None:
         if self.on_line is not None:
             self.on_line(line)
+
+
+def _wait_exit(proc, exit_info: list, exit_w: int) -> None:
+    exit_code, peak_rss_mb = wait(proc)
+    exit_info.append((exit_code, peak_rss_mb, time.monotonic()))
+    try:
+        os.write(exit_w, b"x")
+    except OSError:  # the run was abandoned (callback error, Ctrl-C): nobody listens
+        pass
+    finally:
+        os.close(exit_w)

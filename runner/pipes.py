@@ -1,44 +1,32 @@
-"""Read a child's pipes concurrently and hand complete lines to one queue.
+"""Turn the bytes a child writes into lines, whatever sizes its writes and our reads have.
 
-Each pipe gets a daemon thread that reads whatever is available (so lines arrive
-as they are produced), splits it into lines, and puts (stream, lines) batches on a
-bounded queue: a consumer that falls behind slows the child down instead of
-growing memory. A line longer than MAX_LINE_BYTES is cut into pieces.
+A line longer than MAX_LINE_BYTES is cut into pieces, so a script that writes
+without newlines cannot grow our memory. Bytes are decoded as UTF-8 with
+replacement; a trailing \\r (Windows line ends, progress bars) is dropped.
 """
 
 from __future__ import annotations
 
-import os
-import queue
-import threading
-
 MAX_LINE_BYTES = 64 * 1024
-_CHUNK = 64 * 1024
-EOF = None  # the batch a reader puts last
+READ_BYTES = 64 * 1024  # one os.read; a reader of a flood gets about this much per call
 
 
-def start_reader(fd: int, stream: str, out: queue.Queue) -> threading.Thread:
-    thread = threading.Thread(target=_read_lines, args=(fd, stream, out),
-                              name=f"runner-{stream}", daemon=True)
-    thread.start()
-    return thread
+class LineSplitter:
+    def __init__(self) -> None:
+        self._pending = b""
 
+    def feed(self, chunk: bytes) -> list[str]:
+        """The lines this chunk completes."""
+        *complete, self._pending = (self._pending + chunk).split(b"\n")
+        while len(self._pending) > MAX_LINE_BYTES:
+            complete.append(self._pending[:MAX_LINE_BYTES])
+            self._pending = self._pending[MAX_LINE_BYTES:]
+        return [_decode(raw) for raw in complete]
 
-def _read_lines(fd: int, stream: str, out: queue.Queue) -> None:
-    pending = b""
-    try:
-        while chunk := os.read(fd, _CHUNK):
-            *complete, pending = (pending + chunk).split(b"\n")
-            while len(pending) > MAX_LINE_BYTES:
-                complete.append(pending[:MAX_LINE_BYTES])
-                pending = pending[MAX_LINE_BYTES:]
-            if complete:
-                out.put((stream, [_decode(raw) for raw in complete]))
-    except OSError:  # the fd was closed under us: treat as end of output
-        pass
-    if pending:
-        out.put((stream, [_decode(pending)]))
-    out.put((stream, EOF))
+    def rest(self) -> list[str]:
+        """At end of output: the last line, if it had no newline."""
+        rest, self._pending = self._pending, b""
+        return [_decode(rest)] if rest else []
 
 
 def _decode(raw: bytes) -> str:
