@@ -21,7 +21,7 @@ from speedrun_tui.home import data_dir
 
 REPO_ID = "kjj0/fineweb10B-gpt2"
 VAL_SHARD = "fineweb_val_000000.bin"
-DEFAULT_TRAIN_SHARDS = 103  # all of FineWeb10B; records from #12 on read fewer than 9 shards
+DEFAULT_TRAIN_SHARDS = 103  # all of FineWeb10B: the early records read billions of tokens
 VAL_TOKENS = 10_485_760  # the benchmark's fixed validation slice
 CONNECT_TIMEOUT_S = 5.0
 
