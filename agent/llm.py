@@ -12,6 +12,7 @@ import random
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,6 +28,8 @@ def load_litellm():
     with _import_lock:
         # Without this, importing litellm fetches a price list over the network.
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        # Its pydantic types warn (onto stderr) when first used; the warning is about litellm's code, not ours.
+        warnings.filterwarnings("ignore", message=r".*`ReadOnly` qualifier", category=UserWarning)
         import litellm
 
         if not getattr(litellm, "_speedrun_quiet", False):

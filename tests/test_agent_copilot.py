@@ -1,0 +1,87 @@
+"""Copilot decisions given programmatically, as a view would give them."""
+
+import pytest
+from agent_helpers import FAKE_TRAIN, Recorder, config, open_controller, run_in_thread, speedup, write_script
+
+from agent.decisions import Decision
+
+
+class Reviewer:
+    """Answers each approval request with the next decision of a list."""
+
+    def __init__(self, controller, decisions):
+        self.controller = controller
+        self.decisions = list(decisions)
+        self.asked = []
+
+    def __call__(self, event):
+        if event.kind == "approval_requested":
+            self.asked.append(event.node)
+            self.controller.decide(self.decisions.pop(0))
+
+
+def test_every_copilot_decision(tmp_path):
+    replies = [speedup(0.9), speedup(0.5), speedup(0.8), speedup(0.7), speedup(0.95), speedup(0.6), speedup(0.6)]
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, replies), mode="copilot",
+                                                         max_nodes=4))
+    cheat = FAKE_TRAIN.replace("val_tokens = 4096", "val_tokens = 8")
+    by_hand = FAKE_TRAIN.replace("STEP_MS = 100.0", "STEP_MS = 40.0")
+    reviewer = Reviewer(controller, [
+        Decision("steer", "halve it instead"), Decision("approve"),  # node 1
+        Decision("reject", "too timid"), Decision("edit", code=cheat), Decision("edit", code=by_hand),  # node 2
+        Decision("skip"),  # node 3: dropped, does not use the budget
+        Decision("approve_all"),  # node 4, and node 5 runs without asking
+    ])
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    controller.subscribe(reviewer)
+    score = controller.run()
+    store.close()
+
+    purposes = [e.purpose for e in recorder.kinds("llm_request")]
+    assert purposes == ["draft", "steer", "draft", "reject", "draft", "draft", "draft"]
+    steer = [e for e in recorder.kinds("llm_request") if e.purpose == "steer"][0]
+    assert "halve it instead" in steer.messages[-1]["content"]
+    assert reviewer.asked == [1, 1, 2, 2, 2, 3, 4]
+    nodes = controller.state.nodes
+    assert nodes[1].status == "valid" and nodes[1].time_s == pytest.approx(0.45)  # the steered version ran
+    assert nodes[2].time_s == pytest.approx(0.36)  # the hand edit ran, after the rule-breaking one was refused
+    assert [e.rule_violation for e in recorder.kinds("edit_failed")] == [True]
+    assert nodes[3].status == "rejected" and nodes[3].result is None
+    assert nodes[4].status == "valid" and nodes[5].status == "valid" and controller.mode == "auto"
+    assert score.intervention_counts == {"approve": 2, "reject": 2, "steer": 1, "edit": 2}
+    assert score.best_time_s == pytest.approx(0.36)
+
+
+def test_switching_to_auto_grants_the_pending_approval(tmp_path):
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5)] * 2), mode="copilot",
+                                                         max_nodes=2))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    thread, outcome = run_in_thread(controller)
+    recorder.wait_for(lambda e: e.kind == "approval_requested")
+    controller.set_mode("auto")
+    thread.join(60)
+    decisions = recorder.kinds("human_decision")
+    assert [(d.decision, d.by) for d in decisions] == [("approve", "policy")]
+    assert len(recorder.kinds("approval_requested")) == 1 and outcome["score"].nodes == 3
+    assert outcome["score"].interventions == 0
+    store.close()
+
+
+def test_ask_is_answered_without_an_edit(tmp_path):
+    replies = [speedup(0.5), "Because each step costs STEP_MS.\n"]
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, replies), mode="copilot"))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    thread, outcome = run_in_thread(controller)
+    recorder.wait_for(lambda e: e.kind == "approval_requested")
+    controller.decide(Decision("ask", "why is it slow?"))
+    answer = recorder.wait_for(lambda e: e.kind == "llm_response" and controller.state.call_purposes.get(e.call_id) == "ask")
+    assert answer.text == "Because each step costs STEP_MS.\n"
+    assert controller.state.chat[-1] is answer or answer in controller.state.chat
+    assert controller.state.pending_approval is not None  # still waiting for the decision
+    controller.decide(Decision("approve"))
+    thread.join(60)
+    assert outcome["score"].best_time_s == pytest.approx(0.45)
+    store.close()

@@ -1,0 +1,54 @@
+"""Human mode: the person edits train.py in a workspace; watchdog sees each save."""
+
+import pytest
+from agent_helpers import FAKE_TRAIN, Recorder, config, open_controller, run_in_thread, write_script
+
+from agent.decisions import Decision
+
+
+def test_a_save_is_seen_shown_as_a_diff_and_run_on_request(tmp_path):
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, ["unused\n"]), mode="human",
+                                                         max_nodes=2))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    thread, outcome = run_in_thread(controller)
+    recorder.wait_for(lambda e: e.kind == "note" and "in your editor" in e.text)
+    workspace = controller.workspace_path
+    assert workspace.read_text() == FAKE_TRAIN  # starts from the best node: the root
+
+    workspace.write_text(FAKE_TRAIN.replace("val_tokens = 4096", "val_tokens = 16"))  # breaks a rule
+    recorder.wait_for(lambda e: e.kind == "approval_requested")
+    controller.decide(Decision("approve"))
+    recorder.wait_for(lambda e: e.kind == "edit_failed")
+    workspace.write_text(FAKE_TRAIN.replace("STEP_MS = 100.0", "STEP_MS = 50.0"))
+    second = recorder.wait_for(lambda e: e.kind == "approval_requested" and "+STEP_MS = 50.0" in e.diff)
+    assert second.node == 1
+    controller.decide(Decision("approve"))
+    recorder.wait_for(lambda e: e.kind == "node_scored" and e.node == 1)
+
+    # The next edit continues from what just ran.
+    workspace.write_text(FAKE_TRAIN.replace("STEP_MS = 100.0", "STEP_MS = 25.0"))
+    third = recorder.wait_for(lambda e: e.kind == "approval_requested" and e.node == 2)
+    assert "-STEP_MS = 50.0" in third.diff and "+STEP_MS = 25.0" in third.diff
+    controller.decide(Decision("approve"))
+    thread.join(60)
+    score = outcome["score"]
+    nodes = controller.state.nodes
+    assert [(n.stage, n.parent, n.status) for n in nodes.values()][1:] == [("human", 0, "valid"), ("human", 1, "valid")]
+    assert score.best_time_s == pytest.approx(0.225, abs=0.001) and score.finished
+    assert recorder.kinds("llm_request") == []  # no model in human mode
+    store.close()
+
+
+def test_approve_before_any_save_runs_nothing(tmp_path):
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, ["unused\n"]), mode="human"))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    thread, outcome = run_in_thread(controller)
+    recorder.wait_for(lambda e: e.kind == "note" and "in your editor" in e.text)
+    controller.decide(Decision("approve"))
+    recorder.wait_for(lambda e: e.kind == "note" and "nothing to run yet" in e.text)
+    controller.stop()
+    thread.join(30)
+    assert sorted(controller.state.nodes) == [0] and controller.state.finished.status == "stopped"
+    store.close()
