@@ -231,7 +231,7 @@ def _ended_badly(job) -> bool:
 
 def _outcome(job) -> JobOutcome | None:
     """What the job function returned, or None when the job ended without finishing it."""
-    if _ended_badly(job):  # no result is coming; don't wait for one
+    if _ended_badly(job) or not job.done():  # no result is coming (or not yet, after a cancel): don't wait
         return None
     try:
         return job.result()
