@@ -30,10 +30,11 @@ RUN_TIMEOUT_S = 1800.0
 class RungTimes:
     id: str  # the rung's folder name
     mirrors: str  # "record #N"
-    times_s: list[float]
+    times_s: list[float]  # the log's train_time at the target: process CPU time
     steps: list[int]
     mean_s: float
     std_s: float
+    wall_times_s: list[float] = field(default_factory=list)  # the same runs on the wall clock, for comparison
 
 
 @dataclass
@@ -105,16 +106,16 @@ def calibrate(rungs: list[Rung], *, seeds: int, threads: int, target_loss: float
     previous = load_calibration(out)
     kept = previous.rungs if previous and previous.target_loss == target_loss else []
     measured = {r.id: r for r in kept}
-    done: dict[str, list[tuple[int, float, int]]] = {r.slug: [] for r in rungs}
+    done: dict[str, list[tuple[int, float, int, float]]] = {r.slug: [] for r in rungs}
     calibration = Calibration(target_loss, machine_string(threads), seeds, threads, "cpu", list(kept))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(_run_once, rung, seed, threads, target_loss): (rung, seed)
                    for rung in rungs for seed in range(seeds)}
         for future in as_completed(futures):
             rung, seed = futures[future]
-            time_s, step = future.result()
-            log(f"rung {rung.number} {rung.slug} seed {seed}: {time_s:.1f} s, {step} steps")
-            done[rung.slug].append((seed, time_s, step))
+            time_s, step, wall_s = future.result()
+            log(f"rung {rung.number} {rung.slug} seed {seed}: {time_s:.1f} s ({wall_s:.1f} s wall), {step} steps")
+            done[rung.slug].append((seed, time_s, step, wall_s))
             if len(done[rung.slug]) == seeds:
                 measured[rung.slug] = _rung_times(rung, sorted(done[rung.slug]))
                 calibration.rungs = [measured[r.slug] for r in RUNGS if r.slug in measured]
@@ -122,23 +123,36 @@ def calibrate(rungs: list[Rung], *, seeds: int, threads: int, target_loss: float
     return calibration
 
 
-def _rung_times(rung: Rung, runs: list[tuple[int, float, int]]) -> RungTimes:
-    times = [round(t, 3) for _, t, _ in runs]
-    return RungTimes(rung.slug, f"record #{rung.mirrors}", times, [s for _, _, s in runs],
-                     round(statistics.fmean(times), 3), round(_std(times), 3))
+def _rung_times(rung: Rung, runs: list[tuple[int, float, int, float]]) -> RungTimes:
+    times = [round(t, 3) for _, t, _, _ in runs]
+    return RungTimes(rung.slug, f"record #{rung.mirrors}", times, [s for _, _, s, _ in runs],
+                     round(statistics.fmean(times), 3), round(_std(times), 3),
+                     wall_times_s=[round(w, 3) for *_, w in runs])
 
 
-def _run_once(rung: Rung, seed: int, threads: int, target_loss: float) -> tuple[float, int]:
+def _run_once(rung: Rung, seed: int, threads: int, target_loss: float) -> tuple[float, int, float]:
+    """(CPU seconds to target, steps to target, wall seconds to target) of one run."""
     from records.catalog import micro_env
     from runner.local import run_local
     from runner.spec import RunSpec
 
     env = micro_env(seed=seed, threads=threads, target_loss=target_loss)
-    result = run_local(RunSpec(script=rung.script, target_loss=target_loss, timeout_s=RUN_TIMEOUT_S, env=env))
+    env["SPEEDRUN_CLOCK"] = "cpu"
+    clocks: list[str] = []
+    result = run_local(RunSpec(script=rung.script, target_loss=target_loss, timeout_s=RUN_TIMEOUT_S, env=env),
+                       on_line=lambda line: clocks.append(line.text) if line.text.startswith("clocks:") else None)
     if not result.valid:
         raise UserError(f"rung {rung.number} ({rung.slug}) seed {seed}: {result.status}, "
                         f"{result.reason}; fix the rung or choose another --target-loss")
-    return result.time_to_target_ms / 1000.0, int(result.steps_to_target)
+    return result.time_to_target_ms / 1000.0, int(result.steps_to_target), _wall_seconds(clocks)
+
+
+def _wall_seconds(clock_lines: list[str]) -> float:
+    """The wall clock from a rung's final `clocks: train_time_cpu:Xms train_time_wall:Yms` line (nan if none)."""
+    for token in (clock_lines[-1].split() if clock_lines else []):
+        if token.startswith("train_time_wall:"):
+            return float(token.removeprefix("train_time_wall:").removesuffix("ms")) / 1000.0
+    return math.nan
 
 
 def _std(values: list[float]) -> float:

