@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from agent_helpers import FAKE_TRAIN, config, fake_task, open_controller, speedup, write_script
+from agent_helpers import (FAKE_TRAIN, Recorder, config, fake_task, open_controller, run_in_thread, speedup,
+                           write_script)
 from runner.backends import get_runner, runner_for
 from runner.slurm import SlurmOptions, load_options, run_slurm, slurm_status
 from runner.spec import RunSpec
@@ -190,3 +191,33 @@ def test_a_session_runs_end_to_end_on_the_slurm_backend_with_parallel_2(tmp_path
     assert max(started[1], started[2]) < min(finished[1], finished[2])  # the two drafts were in flight together
     assert any("Slurm job" in line for e in events if e.kind == "log_lines" for line in e.lines)
     assert score.best_time_s == pytest.approx(0.45) and score.fsr == pytest.approx(1.0)
+
+
+HANGING_TRAIN = """import os, time
+open(os.path.join(os.getcwd(), "pid"), "w").write(str(os.getpid()))
+print("step:0/10 val_loss:4.0000 train_time:0ms step_avg:nanms", flush=True)
+time.sleep(120)
+"""
+
+
+def test_stopping_a_session_cancels_its_slurm_job(tmp_path):
+    toml = tmp_path / "slurm.toml"
+    toml.write_text('[slurm]\ncluster = "local"\npoll_s = 0.05\n')
+    replies = write_script(tmp_path, [speedup(0.5)])
+    cfg = config(replies, backend="slurm", slurm_config=str(toml))
+    controller, store = open_controller(tmp_path, cfg, task=fake_task(tmp_path, HANGING_TRAIN))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    thread, outcome = run_in_thread(controller)
+    recorder.wait_for(lambda e: e.kind == "metric" and e.node == 0)
+    workdir = recorder.kinds("run_started")[0].workdir
+    controller.stop()
+    thread.join(60)
+    store.close()
+    assert not thread.is_alive() and "error" not in outcome
+    assert recorder.kinds("session_finished")[0].status == "stopped" and not recorder.kinds("run_finished")
+    pid = int(open(os.path.join(workdir, "pid")).read())
+    deadline = time.monotonic() + 5
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(pid)
