@@ -44,17 +44,14 @@ def register_data_fineweb(sources) -> None:
 
 
 def _import_nanogpt(args) -> int:
-    from records.nanogpt_catalog import PAPER_TIMES_S, catalog_file, import_nanogpt
+    from records.nanogpt_catalog import catalog_file, import_nanogpt
 
     catalog = import_nanogpt(args.path, args.hints, args.times)
-    used = [r for r in catalog["records"] if r["number"] in PAPER_TIMES_S]  # the benchmark's records 1-21
-    for record in used:
+    for record in catalog["records"]:
         where = f"code from {record['code_source']}" if record["code_source"] else "no code"
         measured = f"{record['measured_time_s']:.1f}s measured" if record["measured_time_s"] else "no measured time"
         note = f"  [{record['reason']}]" if record["reason"] else ""
         print(f"record {record['number']:>2}: {where}, {measured}{note}")
-    if len(catalog["records"]) > len(used):
-        print(f"({len(catalog['records']) - len(used)} later records in the table are not benchmark tasks)")
     ready = [t["id"] for t in catalog["tasks"] if t["available"]]
     print(f"{len(ready)} of {len(catalog['tasks'])} tasks available; wrote {catalog_file()}")
     for task in catalog["tasks"]:
