@@ -270,7 +270,10 @@ class Controller:
                 proposal = Proposal(self.store.get_blob(node.code_sha), node.code_sha, node.diff, node.plan,
                                     self._prompt(action, parent_code), "")
                 if self._wait_turn():
-                    self._review_and_run(node.id, parent_code, proposal)
+                    try:
+                        self._review_and_run(node.id, parent_code, proposal)
+                    except LLMError as err:  # a steer's revision can call the model
+                        self._model_failed(node.id, err)
             else:
                 self._agent_node(Action(node.stage, node.parent), node_id=node.id)
 
@@ -445,6 +448,8 @@ class Controller:
 
         cancel = threading.Event()
         self._cancels[nid] = cancel
+        if self._stopping.is_set():  # stop() came before this run was registered
+            cancel.set()
         try:
             result = run_code(code, node=nid, code_sha=code_sha, session_id=self.session_id, task=self.task,
                               env=self.run_env, timeout_s=timeout_s, emit=self._emit, cancel=cancel,
