@@ -25,6 +25,7 @@ from runner.outcome import MetricTrail, summarize
 from runner.pipes import READ_BYTES, LineSplitter
 from runner.process import GroupWatchdog, signal_group, spawn, wait
 from runner.result import RunResult
+from runner.sandbox import confine
 from runner.spec import RunSpec
 from runner.torchrun import hardware_string, link_data
 from runner.workspace import LOG_NAME, prepare, write_result
@@ -42,7 +43,7 @@ def run_local(spec: RunSpec, on_line: Callable[[LogLine], None] | None = None,
     workdir, script = prepare(spec)
     link_data(workdir, spec.env)
     run = _LocalRun(spec, workdir, on_line, cancel)
-    result = run.execute(build_command(spec, script), child_env(spec))
+    result = run.execute(*confine(spec, workdir, build_command(spec, script), child_env(spec)))
     result.workdir = str(workdir)
     result.hardware = hardware_string(spec)
     write_result(workdir, result)

@@ -18,6 +18,7 @@ from pathlib import Path
 from runner.childenv import child_env
 from runner.launch import build_command
 from runner.process import signal_group, spawn, wait
+from runner.sandbox import confine
 from runner.spec import RunSpec
 from runner.torchrun import hardware_string
 
@@ -37,7 +38,9 @@ def run_job(spec: RunSpec, script: str) -> JobOutcome:
     """Run the workspace copy `script` as `spec` says; command and environment are built here,
     on the node, so torchrun counts the GPUs Slurm gave the job."""
     start = time.monotonic()
-    proc = spawn(build_command(spec, Path(script)), cwd=Path(script).parent, env=child_env(spec), capture=False)
+    workdir = Path(script).parent
+    argv, env = confine(spec, workdir, build_command(spec, Path(script)), child_env(spec))
+    proc = spawn(argv, cwd=workdir, env=env, capture=False)
     done: dict = {}
     waiter = threading.Thread(target=lambda: done.update(zip(("code", "rss"), wait(proc))), daemon=True)
     waiter.start()

@@ -24,6 +24,9 @@ class RunSpec:
     env: dict[str, str] = field(default_factory=dict)  # extra child env (data paths, seed, threads)
     keep_bytes: int = 8 * 2**20  # output kept (memory and run.log) before lines are dropped
     kill_grace_s: float = 5.0  # between SIGTERM and SIGKILL on timeout / cancel
+    sandbox: str = "off"  # auto, bwrap, rlimits or off (runner/sandbox.py); sessions ask for auto
+    sandbox_hide: list[str] = field(default_factory=list)  # more paths the sandbox hides (the session DB)
+    memory_limit_mb: int | None = None  # address-space limit under a sandbox; None: physical memory (CPU runs)
 
     def check(self) -> None:
         """Raise a one-line UserError for a spec that cannot run; do nothing otherwise."""
@@ -42,5 +45,7 @@ class RunSpec:
             raise UserError(f"keep_bytes must be at least 1024, got {self.keep_bytes}")
         if self.launcher not in ("python", "torchrun"):
             raise UserError(f"unknown launcher {self.launcher!r}: use python or torchrun")
+        if self.sandbox not in ("auto", "bwrap", "rlimits", "off"):
+            raise UserError(f"unknown sandbox {self.sandbox!r}: use auto, bwrap, rlimits or off")
         if self.nproc_per_node is not None and self.nproc_per_node < 1:
             raise UserError(f"nproc_per_node must be >= 1, got {self.nproc_per_node}")
