@@ -74,6 +74,7 @@ class Controller:
         self.config = config
         self.task, self.run_env = _task_setup(config, task, run_env)
         self.start_code = self.task.start_code()
+        self._guard_runs()
         self.budget = config.max_nodes or default_budget(config.model) or BENCHMARK_BUDGET
         self.applied: set[int] = set()
         self.replies_used = 0
@@ -83,7 +84,8 @@ class Controller:
             task=self.task.id, model=config.model, scaffold=config.scaffold, hints=config.hints, mode=config.mode,
             start_time_s=self.task.start_time_s or None, target_time_s=self.task.target_time_s or None,
             target_loss=self.task.target_loss, version=__version__,
-            config={**config.to_json(), "budget": self.budget, "model_label": model_label(config.model)})
+            config={**config.to_json(), "budget": self.budget, "model_label": model_label(config.model),
+                    **self.sandbox.to_json()})
         self.start_sha = self.store.put_blob(self.start_code)
         self.session_id = self.store.new_session(started)
         self.state = SessionState(self.session_id)
@@ -112,6 +114,7 @@ class Controller:
         self.config = stored
         self.task, self.run_env = _task_setup(stored, task, run_env)
         self.start_code = self.task.start_code()
+        self._guard_runs()
         self.start_sha = self.store.put_blob(self.start_code)
         self.budget = int(state.started.config.get("budget") or BENCHMARK_BUDGET)
         purposes = {e.call_id: e.purpose for e in events if e.kind == "llm_request"}
@@ -121,6 +124,14 @@ class Controller:
         self.session_id = session_id
         self.state = state
         self.store.resume_session(session_id)
+
+    def _guard_runs(self) -> None:
+        """The sandbox every run gets, and whether a claimed best is re-evaluated from its saved model."""
+        from records.reevaluate import saves_model
+        from runner.sandbox import resolve
+
+        self.sandbox = resolve(self.config.sandbox)
+        self._reevaluates = saves_model(self.start_code)
 
     # -- the API a view drives ----------------------------------------------------------
 
@@ -187,6 +198,7 @@ class Controller:
         """The whole session, blocking; ends with SessionFinished and returns its score."""
         status, reason = "finished", ""
         try:
+            self._emit(Note(text=f"sandbox: {self.sandbox.description}"))
             if self.mode != "human":
                 self._llm()  # a missing key or model file shows now, before the start code runs
             self._run_root()
@@ -268,7 +280,7 @@ class Controller:
                 action = Action(node.stage, node.parent)
                 parent_code = self._code(node.parent)
                 proposal = Proposal(self.store.get_blob(node.code_sha), node.code_sha, node.diff, node.plan,
-                                    self._prompt(action, parent_code), "")
+                                    self._prompt(action, parent_code), node.plan or "(the earlier proposal)")
                 if self._wait_turn():
                     try:
                         self._review_and_run(node.id, parent_code, proposal)
@@ -453,7 +465,9 @@ class Controller:
         try:
             result = run_code(code, node=nid, code_sha=code_sha, session_id=self.session_id, task=self.task,
                               env=self.run_env, timeout_s=timeout_s, emit=self._emit, cancel=cancel,
-                              backend=self.config.backend, slurm_config=self.config.slurm_config)
+                              backend=self.config.backend, slurm_config=self.config.slurm_config,
+                              sandbox=self.config.sandbox, hide=[str(self.store.path)],
+                              save_model=self._reevaluates)
         finally:
             self._cancels.pop(nid, None)
         if result.status == "cancelled" and self._stopping.is_set():
@@ -462,6 +476,12 @@ class Controller:
         self._score(nid, result)
 
     def _score(self, nid: int, result: RunResult) -> None:
+        if result.valid and self._reevaluates and self._would_be_best(result):
+            check = self._reevaluate(result)
+            if not check.confirmed:
+                self._emit(NodeScored(node=nid, status="invalid", val_loss=check.loss, reason=check.reason))
+                return
+            self._emit(Note(node=nid, text=check.reason))
         if result.valid:
             status = "valid"
         elif result.buggy:
@@ -474,6 +494,18 @@ class Controller:
             is_best = time_s is not None and (best is None or time_s < best)
             self._emit(NodeScored(node=nid, status=status, time_s=time_s, val_loss=result.final_val_loss,
                                   is_best=is_best, reason=result.reason))
+
+    def _would_be_best(self, result: RunResult) -> bool:
+        best = self.state.best_time_s
+        return best is None or result.time_to_target_ms / 1000.0 < best
+
+    def _reevaluate(self, result: RunResult):
+        """The harness's own measurement of the run's saved final model (records/reevaluate.py)."""
+        from records.reevaluate import reevaluate
+
+        return reevaluate(Path(result.workdir), target_loss=self.task.target_loss,
+                          claimed_loss=result.final_val_loss, env=self.run_env, sandbox=self.config.sandbox,
+                          hide=[str(self.store.path)])
 
     def _gpu_timeout(self) -> float | None:
         """GPU records get a fixed per-run limit (record 1 needs ~50 min on 8xH100)."""
