@@ -123,5 +123,43 @@ def write_demo_session(db_path: Path, *, finish: bool = True) -> str:
 
 
 def screen_text(app) -> str:
-    """What the terminal shows, as plain text lines (for asserting on content)."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    """What the terminal shows (modals over their background), as plain text lines."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, force_terminal=True,
+                      color_system="truecolor", legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text(styles=False)
+
+
+async def wait_for(pilot, predicate, timeout: float = 30.0, what: str = "condition"):
+    """Let the app run until `predicate()` holds (it is checked between frames)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n--- screen ---\n{screen_text(pilot.app)}")
+
+
+def pane_content(screen) -> dict:
+    """What the workspace's panes hold (not pixels): compares live and replayed sessions."""
+    from textual.widgets import Log
+
+    from tui.widgets.chat import ChatPane
+    from tui.widgets.diffpane import DiffPane
+    from tui.widgets.tree import SearchTree
+
+    tree = screen.query_one(SearchTree)
+    return {
+        "chat": [str(child.render()) for child in screen.query_one(ChatPane).children],
+        "diff": screen.query_one(DiffPane)._diff,
+        "log": list(screen.query_one(Log).lines),
+        "tree": sorted(str(node.label) for node in tree._items.values()),
+    }

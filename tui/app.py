@@ -29,14 +29,14 @@ class SpeedrunApp(App):
         return self._first_screen()
 
 
-def run_session(config, db_path: Path, *, resume: str | None = None) -> int:
+def run_session(config, db_path: Path, *, session_id: str | None = None) -> int:
     """`speedrun-tui run ...` in the terminal UI; returns the exit status."""
     from tui.screens.session import SessionScreen
 
     screens: list[SessionScreen] = []
 
     def first() -> SessionScreen:
-        screens.append(SessionScreen(config, db_path, resume=resume))
+        screens.append(SessionScreen(config, db_path, resume=session_id))
         return screens[0]
 
     session_id = SpeedrunApp(first).run()
@@ -58,4 +58,11 @@ def run_replay(db_path: Path, session: str, *, start: str = "end") -> int:
     from tui.screens.replay import ReplayScreen
 
     SpeedrunApp(lambda: ReplayScreen(db_path, session, start=start)).run()
+    return 0
+
+
+def run_home(db_path: Path) -> int:
+    from tui.screens.home import HomeScreen
+
+    SpeedrunApp(lambda: HomeScreen(db_path)).run()
     return 0

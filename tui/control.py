@@ -15,6 +15,7 @@ from tui.slash import Command
 # Commands each UI handles itself (they need an editor, a screen, or the UI's exit).
 UI_COMMANDS = {"edit", "help", "quit"}
 DECISION_COMMANDS = {"approve", "reject", "steer"}
+NOTHING_PENDING = "No edit is waiting for approval (steering and rejecting answer a proposed edit)."
 
 
 class ControllerLike(Protocol):
@@ -70,10 +71,16 @@ class SessionControl:
     def stop(self) -> None:
         self.controller.stop()
 
-    def run(self, command: Command) -> str:
-        """Carry out a controller command; returns a line saying what was done."""
+    def run(self, command: Command, *, pending: bool) -> str:
+        """Carry out a controller command; returns a line saying what was done.
+
+        `pending`: whether an approval waits. The controller drops answers given while
+        nothing is asked, so they are refused here, where the person can be told.
+        """
         name, arg = command.name, command.arg
         if name in DECISION_COMMANDS:
+            if not pending:
+                return NOTHING_PENDING
             self.decide(Decision(name, arg))
             return f"{name} sent" + (f": {arg}" if arg else "")
         if name == "ask":

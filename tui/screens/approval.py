@@ -24,6 +24,7 @@ Choice = Decision | Literal["edit"] | None
 
 
 class ApprovalModal(ModalScreen[Choice]):
+    AUTO_FOCUS = ""  # keys go to the modal's bindings until `s` opens the steer line
     BINDINGS = [
         Binding("a", "choose('approve')", "Approve"),
         Binding("A", "choose('approve_all')", "Approve all"),
@@ -45,25 +46,24 @@ class ApprovalModal(ModalScreen[Choice]):
             box.border_subtitle = f"+{added} -{removed} lines"
             yield Static(Text(self._plan.strip() or "(no plan given)"), id="approval-plan")
             yield Static(_keys_line(), id="approval-keys")
-            yield Input(placeholder="steer: what should the edit do instead? (enter sends, escape cancels)",
-                        id="approval-steer")
 
     def action_choose(self, kind: str) -> None:
         self.dismiss(Decision(kind))
 
     def action_steer(self) -> None:
-        steer = self.query_one("#approval-steer", Input)
-        steer.display = True
-        steer.focus()
+        if not self.query("#approval-steer"):
+            steer = Input(placeholder="steer: what should the edit do instead? (enter sends, escape cancels)",
+                          id="approval-steer")
+            self.query_one("#approval-box").mount(steer)
+            steer.focus()
 
     def action_edit(self) -> None:
         self.dismiss("edit")
 
     def action_later(self) -> None:
-        steer = self.query_one("#approval-steer", Input)
-        if steer.display:
-            steer.display = False
-            steer.value = ""
+        steer = self.query("#approval-steer")
+        if steer:
+            steer.remove()
             return
         self.dismiss(None)
 

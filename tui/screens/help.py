@@ -32,15 +32,15 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, title: str, bindings: list[Binding], *, commands: bool):
         super().__init__()
-        self._title = title
-        self._bindings = bindings
-        self._commands = commands
+        self._heading = title
+        self._key_bindings = bindings
+        self._with_commands = commands
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
-            box.border_title = f"{self._title} · keys"
-            yield Static(key_table(self._bindings))
-            if self._commands:
+            box.border_title = f"{self._heading} · keys"
+            yield Static(key_table(self._key_bindings))
+            if self._with_commands:
                 yield Static("\n[b]In the input line[/b] (plain text steers the next edit):\n"
                              + "\n".join(help_lines()), markup=True)
             yield Static("\n[dim]escape or ? closes[/dim]", markup=True)

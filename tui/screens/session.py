@@ -9,10 +9,6 @@ or a subprocess except $EDITOR, which has the terminal to itself.
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +24,8 @@ from agent.decisions import Decision
 from sessions.scoring import score_session
 from sessions.state import SessionState
 from speedrun_tui.errors import UserError
-from tui.control import DECISION_COMMANDS, UI_COMMANDS, SessionControl
+from tui.control import NOTHING_PENDING, UI_COMMANDS, SessionControl
+from tui.editor import edit_code, edit_outcome, run_editor
 from tui.feed import EventFeed, EventsReady, InOrder
 from tui.screens.approval import ApprovalModal, Choice
 from tui.screens.help import HelpScreen
@@ -54,20 +51,27 @@ class SessionScreen(Screen):
         Binding("q", "quit_session", "Quit"),
     ]
 
-    def __init__(self, config: SessionConfig, db_path: Path, *, resume: str | None = None):
+    def __init__(self, config: SessionConfig, db_path: Path, *, resume: str | None = None,
+                 task=None, run_env: dict[str, str] | None = None):
+        """`task`/`run_env`: a task of your own instead of the catalog's (the Controller's own options)."""
         super().__init__()
         self.config = config
         self.db_path = Path(db_path)
         self.resume = resume
+        self._task_override, self._run_env_override = task, run_env
         self.state = SessionState(session_id=resume or "")
         self.control: SessionControl | None = None
         self._feed = EventFeed(self)
         self._order = InOrder(self.state)
-        self._driver: Worker | None = None
-        self._modal: ApprovalModal | None = None
-        self._deferred: set[int | None] = set()  # approvals the user chose to answer later
+        self._controller_worker: Worker | None = None
+        self._approval_modal: ApprovalModal | None = None
+        self._handled: set[int | None] = set()  # approvals answered, or put off with escape
         self._quitting = False
         self.result = None  # the controller's Score once the session ends
+
+    def clock(self) -> float:
+        """Now, for the elapsed time in the status bar."""
+        return time.time()
 
     def compose(self) -> ComposeResult:
         yield Workspace(CommandInput(id="command"))
@@ -75,7 +79,7 @@ class SessionScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._driver = self.run_worker(self._drive, thread=True, name="controller", exit_on_error=False)
+        self._controller_worker = self.run_worker(self._drive, thread=True, name="controller", exit_on_error=False)
         self.set_interval(1.0, self._show_status)
         self._show_status()
 
@@ -85,20 +89,22 @@ class SessionScreen(Screen):
         from agent.controller import Controller
         from sessions.store import Store
 
+        check_model_key(self.config)
         store = Store(self.db_path)
         try:
-            controller = Controller(self.config, store, session_id=self.resume)
+            controller = Controller(self.config, store, session_id=self.resume, task=self._task_override,
+                                    run_env=self._run_env_override)
             controller.subscribe(self._feed.push)
             # What is already stored (SessionStarted, a resumed session's past) comes first.
             store.flush()
             for event in store.read_events(controller.session_id):
                 self._feed.push(event)
-            self.app.call_from_thread(self._attach, controller)
+            self.app.call_from_thread(self._controller_ready, controller)
             return controller.run()
         finally:
             store.close()
 
-    def _attach(self, controller) -> None:
+    def _controller_ready(self, controller) -> None:
         self.control = SessionControl(controller, self.config.mode)
         self.state.session_id = controller.session_id
         if self._quitting:
@@ -117,7 +123,7 @@ class SessionScreen(Screen):
     def _show_status(self) -> None:
         score = score_session(self.state) if self.state.started else None
         status = status_of(self.state, mode=self.control.mode if self.control else None,
-                           fsr=score.fsr if score else None, now=time.time(), activity=self._activity())
+                           fsr=score.fsr if score else None, now=self.clock(), activity=self._activity())
         self.query_one(StatusBar).show(status)
 
     def _activity(self) -> str:
@@ -138,24 +144,25 @@ class SessionScreen(Screen):
     def _sync_approval(self) -> None:
         pending = self.state.pending_approval
         if pending is None:
-            if self._modal is not None:
-                self._modal.dismiss(None)
+            if self._approval_modal is not None:
+                self._approval_modal.dismiss(None)
             return
-        if self._modal is not None or pending.seq in self._deferred:
+        if self._approval_modal is not None or pending.seq in self._handled:
             return
         if self.control is not None and self.control.mode == "auto":
             return  # the auto-approve policy answers it
         node = self.state.node(pending.node)
-        self._modal = ApprovalModal(pending, node.plan if node else "")
-        self.app.push_screen(self._modal, self._answered)
+        self._approval_modal = ApprovalModal(pending, node.plan if node else "")
+        self.app.push_screen(self._approval_modal, self._answered)
 
     def _answered(self, choice: Choice) -> None:
-        request = self._modal.request if self._modal else None
-        self._modal = None
+        if self._approval_modal is not None:
+            # Not asked again, even in the frames before the controller's answer arrives.
+            self._handled.add(self._approval_modal.request.seq)
+        self._approval_modal = None
         if choice is None:
-            if request is not None:
-                self._deferred.add(request.seq)
-        elif choice == "edit":
+            return
+        if choice == "edit":
             self.action_edit()
         else:
             self._decide(choice)
@@ -164,7 +171,7 @@ class SessionScreen(Screen):
 
     def _decide(self, decision: Decision) -> None:
         if self.control is None or self.state.pending_approval is None:
-            self.notify("No edit is waiting for approval.", severity="warning")
+            self.notify(NOTHING_PENDING, severity="warning")
             return
         self.control.decide(decision)
         self._show_status()
@@ -209,11 +216,11 @@ class SessionScreen(Screen):
         if self.control is not None:
             self.control.stop()
         self._show_status()
-        if self._driver is None or self._driver.is_finished:
-            self.app.exit(self.state.session_id)
+        if self._controller_worker is None or self._controller_worker.is_finished:
+            self._leave()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self._driver or not event.worker.is_finished:
+        if event.worker is not self._controller_worker or not event.worker.is_finished:
             return
         if event.state == WorkerState.SUCCESS:
             self.result = event.worker.result
@@ -222,7 +229,23 @@ class SessionScreen(Screen):
             message = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
             self.notify(message, title="The session stopped", severity="error", timeout=30)
         if self._quitting:
+            self._leave()
+
+    def on_unmount(self) -> None:
+        # However the app ends (ctrl+c included), the controller stops and the session stays resumable.
+        if self.control is not None:
+            self.control.stop()
+        else:
+            self._quitting = True
+
+    def _leave(self) -> None:
+        """Back to the home screen when opened from there, else out of the app."""
+        if self.app.screen_stack[0] is self:
             self.app.exit(self.state.session_id)
+            return
+        while self.app.screen is not self:  # an approval or help modal is still open
+            self.app.pop_screen()
+        self.dismiss(self.state.session_id)
 
     # -- the input line ----------------------------------------------------------------
 
@@ -241,19 +264,24 @@ class SessionScreen(Screen):
             {"edit": self.action_edit, "help": self.action_help, "quit": self.action_quit_session}[command.name]()
         elif self.control is None:
             self.notify("The session is still starting.", severity="warning")
-        elif command.name in DECISION_COMMANDS - {"steer"} and self.state.pending_approval is None:
-            self.notify("No edit is waiting for approval.", severity="warning")
         else:
-            self.notify(self.control.run(command))
+            self.notify(self.control.run(command, pending=self.state.pending_approval is not None))
 
     # -- $EDITOR ---------------------------------------------------------------------
 
     def action_edit(self) -> None:
-        pending = self.state.pending_approval
-        if pending is None or self.control is None:
-            self.notify("No edit is waiting for approval.", severity="warning")
+        if self.control is None:
+            self.notify("The session is still starting.", severity="warning")
             return
-        self._load_code(pending.code_sha)
+        pending = self.state.pending_approval
+        if pending is not None:
+            self._load_code(pending.code_sha)
+            return
+        workspace = getattr(self.control.controller, "workspace_path", None)
+        if workspace is not None:  # human mode: each save of train.py proposes a node
+            self._suspended_editor(workspace)
+            return
+        self.notify(NOTHING_PENDING, severity="warning")
 
     @work(thread=True, exit_on_error=False)
     def _load_code(self, sha: str) -> None:
@@ -261,29 +289,31 @@ class SessionScreen(Screen):
 
         with Store(self.db_path, readonly=True) as store:
             code = store.get_blob(sha)
-        self.app.call_from_thread(self._edit_in_editor, code)
+        self.app.call_from_thread(self._edit_pending, code)
 
-    def _edit_in_editor(self, code: str) -> None:
-        with tempfile.TemporaryDirectory(prefix="speedrun-edit-") as folder:
-            path = Path(folder) / "train.py"
-            path.write_text(code)
-            try:
-                with self.app.suspend():
-                    returncode = _run_editor(path)
-            except SuspendNotSupported:  # headless (tests): the editor is a script
-                returncode = _run_editor(path)
-            edited = path.read_text()
-        if returncode != 0:
-            self.notify(f"The editor exited with status {returncode}; nothing sent.", severity="error")
-        elif edited == code:
-            self.notify("No change made; the edit is still waiting.", severity="warning")
+    def _edit_pending(self, code: str) -> None:
+        status, edited = edit_code(code, run=self._suspended_editor)
+        problem = edit_outcome(status, code, edited)
+        if problem:
+            self.notify(problem.capitalize() + ".", severity="error" if status else "warning")
         else:
             self._decide(Decision("edit", code=edited))
 
+    def _suspended_editor(self, path: Path) -> int:
+        """The editor gets the terminal; headless (tests) it runs as is, being a script there."""
+        try:
+            with self.app.suspend():
+                return run_editor(path)
+        except SuspendNotSupported:
+            return run_editor(path)
 
-def _run_editor(path: Path) -> int:
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        return subprocess.run([*shlex.split(editor), str(path)]).returncode
-    except FileNotFoundError:
-        return 127
+
+def check_model_key(config: SessionConfig) -> None:
+    """UserError naming the missing API key variable, before a session is recorded (imports litellm)."""
+    from agent.llm import missing_key_message
+    from agent.models import is_builtin
+
+    if config.mode != "human" and not is_builtin(config.model):
+        message = missing_key_message(config.model, config.api_base)
+        if message:
+            raise UserError(message)

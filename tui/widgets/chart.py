@@ -74,21 +74,21 @@ class LossChart(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self._series: list[Series] = []
-        self._target: float | None = None
+        self._target_loss: float | None = None
 
     def plot(self, series: list[Series], target: float | None) -> None:
         series = [s for s in series if s.points]
-        if series == self._series and target == self._target:
+        if series == self._series and target == self._target_loss:
             return
-        self._series, self._target = series, target
+        self._series, self._target_loss = series, target
         self.refresh()
 
     def render(self) -> Text:
         width, height = self.size.width, self.size.height
-        bounds = Bounds.around(self._series, self._target)
+        bounds = Bounds.around(self._series, self._target_loss)
         if bounds is None or width <= GUTTER + 4 or height < 4:
             return Text("no validation points yet", style="dim")
-        return draw(self._series, self._target, bounds, width, height)
+        return draw(self._series, self._target_loss, bounds, width, height)
 
 
 def draw(series: list[Series], target: float | None, bounds: Bounds, width: int, height: int) -> Text:

@@ -33,7 +33,7 @@ class Workspace(Horizontal):
         self._extra_left = extra_left
         self.pinned: int | None = None  # the node the user chose; None follows the newest
         self._shown_node: int | None = None
-        self._state: SessionState | None = None
+        self._last_state: SessionState | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="left-col"):
@@ -60,12 +60,12 @@ class Workspace(Horizontal):
 
     def pin(self, node_id: int | None) -> None:
         self.pinned = node_id
-        if self._state is not None:
-            self.show(self._state)
+        if self._last_state is not None:
+            self.show(self._last_state)
 
     def show(self, state: SessionState, events: list[ev.Event] | None = None) -> None:
         """Repaint from `state`; with `events` (just applied), only what they touched."""
-        self._state = state
+        self._last_state = state
         node_id = self.focus_node(state)
         full = events is None or node_id != self._shown_node
         kinds = set() if events is None else {event.kind for event in events}

@@ -1,0 +1,124 @@
+"""A whole co-pilot session in the TUI: the real controller, scripted model, real runs and store."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from agent_helpers import config, fake_task, speedup, write_script
+from textual.widgets import Log
+
+from sessions.store import Store
+from tui.app import SpeedrunApp
+from tui.screens.approval import ApprovalModal
+from tui.screens.session import SessionScreen
+from tui.widgets.diffpane import DiffPane
+from tui_helpers import screen_text, wait_for
+
+SIZE = (140, 40)
+
+
+def session_app(tmp_path, replies, **overrides):
+    script = write_script(tmp_path, replies)
+    cfg = config(script, mode="copilot", **overrides)
+    screens = []
+
+    def first():
+        screens.append(SessionScreen(cfg, tmp_path / "sessions.db", task=fake_task(tmp_path), run_env={}))
+        return screens[0]
+
+    return SpeedrunApp(first), screens
+
+
+def decisions(db, session_id):
+    with Store(db, readonly=True) as store:
+        return [(e.decision, e.by, e.text) for e in store.read_events(session_id) if e.kind == "human_decision"]
+
+
+async def approval(pilot) -> ApprovalModal:
+    modal = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApprovalModal) and pilot.app.screen,
+                           what="the approval modal")
+    await pilot.pause(0.1)  # one frame, so that it is painted
+    return modal
+
+
+async def finished(pilot, screen):
+    await wait_for(pilot, lambda: screen.state.finished is not None, what="the session to finish")
+
+
+@pytest.mark.asyncio
+async def test_approve_shows_plan_diff_and_log_and_records_the_decision(tmp_path):
+    app, screens = session_app(tmp_path, [speedup(0.5, "Halve the cost of each step.")])
+    async with app.run_test(size=SIZE) as pilot:
+        modal = await approval(pilot)
+        text = screen_text(app)
+        assert "Halve the cost of each step." in text  # plan, in the modal and the chat
+        assert "STEP_MS *= 0.5" in text  # the diff pane, behind the modal
+        assert "approve this edit?" in text
+        await pilot.press("a")
+        screen = screens[0]
+        await finished(pilot, screen)
+        log = screen.query_one(Log)
+        await wait_for(pilot, lambda: any("step:10/10" in line for line in log.lines), what="the node's log")
+        assert screen.state.finished.status == "finished"
+        assert screen.state.best_node == 1
+        assert "+STEP_MS *= 0.5" in screen.query_one(DiffPane)._diff
+        assert modal.request.node == 1
+    assert decisions(tmp_path / "sessions.db", screen.state.session_id) == [("approve", "human", "")]
+
+
+@pytest.mark.asyncio
+async def test_reject_then_approve_the_revision(tmp_path):
+    app, screens = session_app(tmp_path, [speedup(0.5), speedup(0.25, "Quarter it instead.")])
+    async with app.run_test(size=SIZE) as pilot:
+        first = await approval(pilot)
+        await pilot.press("r")
+        second = await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal) and app.screen is not first
+                                and app.screen, what="the revised proposal")
+        assert "STEP_MS *= 0.25" in second.request.diff
+        await pilot.press("a")
+        await finished(pilot, screens[0])
+    assert decisions(tmp_path / "sessions.db", screens[0].state.session_id) == [
+        ("reject", "human", ""), ("approve", "human", "")]
+
+
+@pytest.mark.asyncio
+async def test_steer_sends_the_typed_message(tmp_path):
+    app, screens = session_app(tmp_path, [speedup(0.5), speedup(0.5, "Steered: halve it, as asked.")])
+    async with app.run_test(size=SIZE) as pilot:
+        first = await approval(pilot)
+        await pilot.press("s")
+        await pilot.press(*"use a warmup")
+        await pilot.press("enter")
+        second = await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal) and app.screen is not first
+                                and app.screen, what="the steered proposal")
+        assert "Steered: halve it, as asked." in screen_text(app)
+        await pilot.press("a")
+        await finished(pilot, screens[0])
+        chat = screen_text(app)
+        assert "use a warmup" in chat  # the steer shows in the chat pane
+    assert decisions(tmp_path / "sessions.db", screens[0].state.session_id)[0] == ("steer", "human", "use a warmup")
+    assert second.request.node == 1
+
+
+@pytest.mark.asyncio
+async def test_edit_opens_editor_and_runs_the_edited_code(tmp_path, monkeypatch):
+    editor = tmp_path / "editor.py"
+    editor.write_text("import sys, pathlib\np = pathlib.Path(sys.argv[1])\n"
+                      "p.write_text(p.read_text().replace('STEP_MS *= 0.5', 'STEP_MS *= 0.2'))\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    monkeypatch.delenv("VISUAL", raising=False)
+    app, screens = session_app(tmp_path, [speedup(0.5)])
+    async with app.run_test(size=SIZE) as pilot:
+        await approval(pilot)
+        await pilot.press("e")
+        screen = screens[0]
+        await finished(pilot, screen)
+        node = screen.state.nodes[1]
+        assert "+STEP_MS *= 0.2" in node.diff
+        assert node.time_s == pytest.approx(0.9 * 0.2, rel=0.01)
+    db = tmp_path / "sessions.db"
+    assert [d[0] for d in decisions(db, screen.state.session_id)] == ["edit"]
+    with Store(db, readonly=True) as store:
+        edit = next(e for e in store.read_events(screen.state.session_id) if e.kind == "human_decision")
+        assert "STEP_MS *= 0.2" in store.get_blob(edit.code_sha)

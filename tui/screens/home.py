@@ -1,0 +1,240 @@
+"""HomeScreen: the task catalog, recent sessions with their scores, and a new-session form.
+
+Catalog and sessions load in a thread worker; the form checks its choices (task,
+model key) in a worker too, since that may import litellm.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+
+from agent.config import MODES, SessionConfig
+from agent.scaffolds import SCAFFOLDS
+from records.task import HINT_REGIMES
+from speedrun_tui.errors import UserError
+from tui.screens.help import HelpScreen
+
+NO_KEY_MESSAGE = ("No LLM API key is set (no *_API_KEY variable in the environment). You can still "
+                  "start: model `reference` applies the next record's own change, and mode `human` "
+                  "lets you write each edit yourself. Set e.g. OPENAI_API_KEY to use a hosted model.")
+
+
+def llm_key_present(environ=os.environ) -> bool:
+    return any(name.endswith("_API_KEY") and value.strip() for name, value in environ.items())
+
+
+class HomeScreen(Screen):
+    BINDINGS = [
+        Binding("n", "new", "New session"),
+        Binding("enter", "open", "Replay", show=False),
+        Binding("R", "resume", "Resume"),
+        Binding("s", "scores", "Scores"),
+        Binding("g", "reload", "Refresh"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit_app", "Quit"),
+    ]
+
+    def __init__(self, db_path: Path):
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.has_key = llm_key_present()
+        self.sessions: dict[str, object] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._banner(), id="banner")
+        with Horizontal(id="lists"):
+            yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="new-session") as form:
+            form.border_title = "New session"
+            with Horizontal(classes="form-row"):
+                yield Label("task", classes="field-label")
+                yield Select([], prompt="task", id="task", allow_blank=True)
+                yield Label("model", classes="field-label")
+                yield Input(value="reference" if not self.has_key else "", id="model",
+                            placeholder="litellm model, e.g. openai/gpt-4o, or reference")
+            with Horizontal(classes="form-row"):
+                yield Label("scaffold", classes="field-label")
+                yield Select([(name, name) for name in SCAFFOLDS], value="flat", allow_blank=False, id="scaffold")
+                yield Label("hints", classes="field-label")
+                yield Select([(name, name) for name in HINT_REGIMES], value="none", allow_blank=False, id="hints")
+                yield Label("mode", classes="field-label")
+                yield Select([(name, name) for name in MODES], value="copilot", allow_blank=False, id="mode")
+                yield Button("Start", variant="primary", id="start")
+        yield Footer()
+
+    def _banner(self) -> Text:
+        text = Text("speedrun-tui", style="bold")
+        text.append("  ·  Automated LLM Speedrunning Benchmark workspace\n", style="dim")
+        if self.has_key:
+            text.append("An LLM API key is set; any litellm model name works.", style="green")
+        else:
+            text.append(NO_KEY_MESSAGE, style="yellow")
+        return text
+
+    def on_mount(self) -> None:
+        tasks = self.query_one("#tasks", DataTable)
+        tasks.border_title = "Tasks"
+        tasks.add_columns("task", "title", "start", "target", "hints", "status")
+        sessions = self.query_one("#sessions", DataTable)
+        sessions.border_title = "Recent sessions · enter replays"
+        sessions.add_columns("id", "task", "mode", "model", "status", "nodes", "best", "FSR", "updated")
+        self.action_reload()
+
+    # -- loading -------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _load(self) -> None:
+        from records.catalog import list_tasks
+
+        tasks = list_tasks()
+        infos = []
+        if self.db_path.exists():
+            from sessions.store import Store
+
+            with Store(self.db_path, readonly=True) as store:
+                infos = store.list_sessions()
+        self.app.call_from_thread(self._loaded, tasks, infos)
+
+    def _loaded(self, tasks: list, infos: list) -> None:
+        table = self.query_one("#tasks", DataTable)
+        table.clear()
+        for task in tasks:
+            status = Text("ready", style="green") if task.available else Text(task.unavailable_reason, style="dim")
+            table.add_row(task.id, task.title, _secs(task.start_time_s), _secs(task.target_time_s),
+                          ",".join(task.hint_levels) or "-", status, key=task.id)
+        choices = [(task.id, task.id) for task in tasks]
+        picker = self.query_one("#task", Select)
+        picker.set_options(choices)
+        ready = [task.id for task in tasks if task.available]
+        if ready and picker.is_blank():
+            picker.value = ready[0]
+        self._show_sessions(infos)
+
+    def _show_sessions(self, infos: list) -> None:
+        table = self.query_one("#sessions", DataTable)
+        table.clear()
+        self.sessions = {info.id: info for info in infos}
+        for info in sorted(infos, key=lambda i: i.updated_ts, reverse=True):
+            table.add_row(info.id, info.task, info.mode, info.model, _status(info), str(info.nodes),
+                          _secs(info.best_time_s), "-" if info.fsr is None else f"{info.fsr:.3f}",
+                          time.strftime("%m-%d %H:%M", time.localtime(info.updated_ts)), key=info.id)
+        if not infos:
+            table.border_subtitle = f"none yet in {self.db_path}"
+
+    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
+        if message.data_table.id == "tasks":
+            self.query_one("#task", Select).value = message.row_key.value
+            self.query_one("#model", Input).focus()
+        else:
+            self._replay(message.row_key.value)
+
+    # -- actions ---------------------------------------------------------------------
+
+    def _selected_session(self) -> str | None:
+        table = self.query_one("#sessions", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def _replay(self, session_id: str) -> None:
+        from tui.screens.replay import ReplayScreen
+
+        self.app.push_screen(ReplayScreen(self.db_path, session_id), lambda _: self.action_reload())
+
+    def action_open(self) -> None:
+        session_id = self._selected_session()
+        if session_id:
+            self._replay(session_id)
+
+    def action_new(self) -> None:
+        self.query_one("#task", Select).focus()
+
+    def action_scores(self) -> None:
+        from tui.screens.scores import ScoresScreen
+
+        self.app.push_screen(ScoresScreen(self.db_path))
+
+    def action_resume(self) -> None:
+        session_id = self._selected_session()
+        info = self.sessions.get(session_id) if session_id else None
+        if info is None:
+            return
+        if info.status != "unfinished":
+            self.notify(f"Session {session_id} is {info.status}; only an unfinished one can be resumed.",
+                        severity="warning")
+            return
+        config = SessionConfig(task_id=info.task, model=info.model, scaffold=info.scaffold, hints=info.hints,
+                               mode=info.mode if info.mode in MODES else "copilot")
+        self._open_session(config, resume=session_id)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen("Home", self.BINDINGS, commands=False))
+
+    def action_quit_app(self) -> None:
+        self.app.exit()
+
+    def on_button_pressed(self, message: Button.Pressed) -> None:
+        if message.button.id == "start":
+            self._start_from_form()
+
+    def _form_config(self) -> SessionConfig:
+        task = self.query_one("#task", Select)
+        if task.is_blank():
+            raise UserError("choose a task first")
+        model = self.query_one("#model", Input).value.strip() or "reference"
+        return SessionConfig(task_id=str(task.value), model=model,
+                             scaffold=str(self.query_one("#scaffold", Select).value),
+                             hints=str(self.query_one("#hints", Select).value),
+                             mode=str(self.query_one("#mode", Select).value))
+
+    def _start_from_form(self) -> None:
+        try:
+            config = self._form_config()
+        except UserError as err:
+            self.notify(str(err), severity="error")
+            return
+        self._check_and_open(config)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+    def _check_and_open(self, config: SessionConfig) -> None:
+        from records.catalog import get_task
+        from tui.screens.session import check_model_key
+
+        try:
+            task = get_task(config.task_id)
+            if not task.available:
+                raise UserError(f"task {task.id} is not ready: {task.unavailable_reason}")
+            check_model_key(config)
+        except UserError as err:
+            self.app.call_from_thread(self.notify, str(err), severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self._open_session, config)
+
+    def _open_session(self, config: SessionConfig, resume: str | None = None) -> None:
+        from tui.screens.session import SessionScreen
+
+        self.app.push_screen(SessionScreen(config, self.db_path, resume=resume), lambda _: self.action_reload())
+
+
+def _secs(value: float | None) -> str:
+    return "-" if not value else f"{value:.1f}s"
+
+
+def _status(info) -> Text:
+    styles = {"running": "green", "unfinished": "yellow"}
+    label = info.status if info.ended in ("", info.status) else f"{info.status} ({info.ended})"
+    return Text(label, style=styles.get(info.status, ""))
