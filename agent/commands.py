@@ -10,8 +10,8 @@ import importlib
 
 from speedrun_tui.home import add_db_argument
 
-# The interface `run` opens without --headless/--plain. The TUI's owner switches it to "tui".
-DEFAULT_UI = "headless"
+# The interface `run` opens without --headless/--plain: the Textual app.
+DEFAULT_UI = "tui"
 SCAFFOLD_NAMES = ("flat", "tree", "forest", "aide", "multi-aide")
 HINT_NAMES = ("none", "pseudo", "text", "paper", "pseudo+text", "all")
 
