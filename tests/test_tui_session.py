@@ -5,15 +5,16 @@ from __future__ import annotations
 import sys
 
 import pytest
-from agent_helpers import config, fake_task, speedup, write_script
+from agent_helpers import FAKE_TRAIN, config, fake_task, speedup, write_script
 from textual.widgets import Log
 
 from sessions.store import Store
 from tui.app import SpeedrunApp
 from tui.screens.approval import ApprovalModal
+from tui.screens.replay import ReplayScreen
 from tui.screens.session import SessionScreen
 from tui.widgets.diffpane import DiffPane
-from tui_helpers import screen_text, wait_for
+from tui_helpers import pane_content, screen_text, wait_for
 
 SIZE = (140, 40)
 
@@ -122,3 +123,59 @@ async def test_edit_opens_editor_and_runs_the_edited_code(tmp_path, monkeypatch)
     with Store(db, readonly=True) as store:
         edit = next(e for e in store.read_events(screen.state.session_id) if e.kind == "human_decision")
         assert "STEP_MS *= 0.2" in store.get_blob(edit.code_sha)
+
+
+SLOW_TRAIN = FAKE_TRAIN.replace("def main():", "import time\n\ndef main():").replace(
+    "        train_time += STEP_MS", "        train_time += STEP_MS\n        sys.stdout.flush()\n"
+    "        if os.environ.get('SLOW'):\n            time.sleep(1.0)")
+
+
+@pytest.mark.asyncio
+async def test_quit_mid_run_leaves_a_resumable_session(tmp_path):
+    db = tmp_path / "sessions.db"
+    script = write_script(tmp_path, [speedup(0.5)])
+    cfg = config(script, mode="auto")
+    task = fake_task(tmp_path, SLOW_TRAIN)
+    live = SessionScreen(cfg, db, task=task, run_env={"SLOW": "1"})
+    app = SpeedrunApp(lambda: live)
+    async with app.run_test(size=SIZE) as pilot:
+        log = live.query_one(Log)
+        await wait_for(pilot, lambda: any("step:2/10" in line for line in log.lines), what="the root run")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, what="the app to exit", timeout=15)
+    assert app.return_value == live.state.session_id
+    with Store(db, readonly=True) as store:
+        ended = [e for e in store.read_events(live.state.session_id) if e.kind == "session_finished"]
+        assert [e.status for e in ended] == ["stopped"]
+        assert not [e for e in store.read_events(live.state.session_id) if e.kind == "run_finished"]
+
+    resumed = SessionScreen(cfg, db, resume=live.state.session_id, task=task, run_env={})
+    app = SpeedrunApp(lambda: resumed)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: resumed.state.finished and resumed.state.finished.status == "finished",
+                       what="the resumed session")
+        assert resumed.state.nodes[0].time_s == pytest.approx(0.9, rel=0.01)  # the interrupted run, redone
+        assert resumed.state.nodes[1].time_s == pytest.approx(0.45, rel=0.01)
+
+
+@pytest.mark.asyncio
+async def test_replay_shows_what_the_live_session_showed(tmp_path):
+    app, screens = session_app(tmp_path, [speedup(0.5, "Halve it."), speedup(0.25, "Quarter it.")])
+    async with app.run_test(size=SIZE) as pilot:
+        await approval(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal)
+                       and "0.25" in app.screen.request.diff, what="the revision")
+        await pilot.press("a")
+        live = screens[0]
+        await finished(pilot, live)
+        await pilot.pause(0.2)
+        live_panes = pane_content(live)
+    assert any("step:10/10" in line for line in live_panes["log"])
+
+    replay = ReplayScreen(tmp_path / "sessions.db", live.state.session_id)
+    app = SpeedrunApp(lambda: replay)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay.state.finished is not None, what="the replay to load")
+        await pilot.pause(0.2)
+        assert pane_content(replay) == live_panes

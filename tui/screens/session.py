@@ -128,7 +128,9 @@ class SessionScreen(Screen):
 
     def _activity(self) -> str:
         state = self.state
-        if state.finished is not None:
+        worker = self._controller_worker
+        # A resumed session's past holds the SessionFinished of its earlier stop: only the end counts.
+        if state.finished is not None and worker is not None and worker.is_finished:
             return f"session {state.finished.status}"
         if self._quitting:
             return "stopping…"
