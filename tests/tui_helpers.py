@@ -163,3 +163,8 @@ def pane_content(screen) -> dict:
         "log": list(screen.query_one(Log).lines),
         "tree": sorted(str(node.label) for node in tree._items.values()),
     }
+
+
+def notices(app) -> list[str]:
+    """The messages of the toasts on screen now."""
+    return [notification.message for notification in app._notifications]

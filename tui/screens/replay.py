@@ -249,7 +249,7 @@ class ReplayScreen(Screen):
         self._jump(self.total)
 
     def action_best(self) -> None:
-        best = self.state.best_node
+        best = self.marks.best
         if best is None:
             self.notify("No valid node yet.", severity="warning")
             return

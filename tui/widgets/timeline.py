@@ -13,17 +13,20 @@ MARKS = {"approve": ("✓", "green"), "approve_all": ("✓", "bold green"), "rej
 
 @dataclass
 class TimelineMarks:
-    """Seqs worth marking: human decisions (seq -> decision) and node boundaries."""
+    """Seqs worth marking or jumping to: human decisions, node boundaries, the best node so far."""
 
-    decisions: dict[int, str] = field(default_factory=dict)
+    decisions: dict[int, str] = field(default_factory=dict)  # seq -> decision
     node_first: dict[int, int] = field(default_factory=dict)  # node -> its first seq
     node_last: dict[int, int] = field(default_factory=dict)  # node -> its last seq
+    best: int | None = None  # as of the last event noted, not of the replay's position
 
     def note(self, event) -> None:
         if event.seq is None:
             return
         if event.kind == "human_decision" and event.by == "human":
             self.decisions[event.seq] = event.decision
+        if event.kind == "node_scored" and event.is_best:
+            self.best = event.node
         if event.node is not None:
             self.node_first.setdefault(event.node, event.seq)
             self.node_last[event.node] = max(event.seq, self.node_last.get(event.node, -1))
