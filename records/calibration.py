@@ -111,15 +111,23 @@ def calibrate(rungs: list[Rung], *, seeds: int, threads: int, target_loss: float
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(_run_once, rung, seed, threads, target_loss): (rung, seed)
                    for rung in rungs for seed in range(seeds)}
+        failures = []
         for future in as_completed(futures):
             rung, seed = futures[future]
-            time_s, step, wall_s = future.result()
+            try:
+                time_s, step, wall_s = future.result()
+            except UserError as err:  # keep measuring the other rungs; report at the end
+                log(str(err))
+                failures.append(str(err))
+                continue
             log(f"rung {rung.number} {rung.slug} seed {seed}: {time_s:.1f} s ({wall_s:.1f} s wall), {step} steps")
             done[rung.slug].append((seed, time_s, step, wall_s))
             if len(done[rung.slug]) == seeds:
                 measured[rung.slug] = _rung_times(rung, sorted(done[rung.slug]))
                 calibration.rungs = [measured[r.slug] for r in RUNGS if r.slug in measured]
                 save_calibration(calibration, out)  # per rung: a long calibration that dies keeps its progress
+    if failures:
+        raise UserError(f"{len(failures)} run(s) failed, their rungs were not written; first: {failures[0]}")
     return calibration
 
 

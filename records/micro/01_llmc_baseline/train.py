@@ -1,8 +1,8 @@
 """Micro record 1: an llm.c-style GPT-2, trained on Shakespeare's bytes.
 
 Learned position embeddings, LayerNorm, GELU, a head tied to the token embedding,
-AdamW with linear warmup and cosine decay. Only the learning rate is tuned for
-this scale (llm.c's 6e-4 stalls a 4-layer, 128-wide model).
+AdamW with linear warmup and cosine decay. Only the learning rate (4e-3) and the
+run length are tuned for this scale: llm.c's 6e-4 stalls a 4-layer, 128-wide model.
 
 Prints modded-nanogpt log lines; `train_time` excludes validation. Run settings
 come from SPEEDRUN_* environment variables (see records/micro/README.md).
@@ -32,9 +32,9 @@ class Hyperparameters:
     d_model: int = 128
     seq_len: int = 256
     batch_size: int = 16
-    num_iterations: int = 1400
+    num_iterations: int = 900
     warmup_iters: int = 50
-    learning_rate: float = 2e-3
+    learning_rate: float = 4e-3
     min_lr_frac: float = 0.1
     weight_decay: float = 0.1
     grad_clip: float = 1.0

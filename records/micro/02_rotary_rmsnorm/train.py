@@ -33,9 +33,9 @@ class Hyperparameters:
     d_model: int = 128
     seq_len: int = 256
     batch_size: int = 16
-    num_iterations: int = 1000
+    num_iterations: int = 550
     warmup_iters: int = 50
-    cooldown_iters: int = 300
+    cooldown_iters: int = 175
     learning_rate: float = 3e-3
     weight_decay: float = 0.0
     grad_clip: float = 1.0

@@ -33,11 +33,11 @@ class Hyperparameters:
     d_model: int = 128
     seq_len: int = 256
     batch_size: int = 16
-    num_iterations: int = 1000
+    num_iterations: int = 310
     warmup_iters: int = 50
-    cooldown_iters: int = 300
+    cooldown_iters: int = 100
     adam_lr: float = 3e-3
-    muon_lr: float = 0.05
+    muon_lr: float = 0.02
     muon_momentum: float = 0.95
     val_tokens: int = 16384
     val_every: int = 10
