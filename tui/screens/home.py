@@ -85,7 +85,7 @@ class HomeScreen(Screen):
     def on_mount(self) -> None:
         tasks = self.query_one("#tasks", DataTable)
         tasks.border_title = "Tasks"
-        tasks.add_columns("task", "title", "start", "target", "hints", "status")
+        tasks.add_columns("task", "status", "start", "target", "hints", "title")
         sessions = self.query_one("#sessions", DataTable)
         sessions.border_title = "Recent sessions · enter replays"
         sessions.add_columns("id", "task", "mode", "model", "status", "nodes", "best", "FSR", "updated")
@@ -114,8 +114,8 @@ class HomeScreen(Screen):
         table.clear()
         for task in tasks:
             status = Text("ready", style="green") if task.available else Text(task.unavailable_reason, style="dim")
-            table.add_row(task.id, task.title, _secs(task.start_time_s), _secs(task.target_time_s),
-                          ",".join(task.hint_levels) or "-", status, key=task.id)
+            table.add_row(task.id, status, _secs(task.start_time_s), _secs(task.target_time_s),
+                          ",".join(task.hint_levels) or "-", task.title, key=task.id)
         choices = [(task.id, task.id) for task in tasks]
         picker = self.query_one("#task", Select)
         picker.set_options(choices)

@@ -46,6 +46,10 @@ def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: 
     )
 
 
+def _short(text: str, limit: int = 28) -> str:
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -55,7 +59,7 @@ def _clock(seconds: float) -> str:
 def status_text(status: Status) -> Text:
     parts = [
         ("", status.task, "bold"),
-        ("", status.model, ""),
+        ("", _short(status.model), ""),
         ("mode ", status.mode, "bold cyan"),
         ("node ", f"{status.nodes}/{status.node_budget}", ""),
         ("best ", "-" if status.best_time_s is None else f"{status.best_time_s:.1f}s", "green"),

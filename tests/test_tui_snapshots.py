@@ -1,0 +1,100 @@
+"""Snapshots of the main screens (pytest-textual-snapshot); `pytest --snapshot-update` rewrites them.
+
+Everything shown is pinned: session ids, timestamps, time zone, the API-key banner,
+the sandbox note, and the live session's clock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import types
+from pathlib import Path
+
+import pytest
+from agent_helpers import config, fake_task, speedup, write_script
+
+from tui.app import SpeedrunApp
+from tui.screens.approval import ApprovalModal
+from tui.screens.home import HomeScreen
+from tui.screens.replay import ReplayScreen
+from tui.screens.scores import ScoresScreen
+from tui.screens.session import SessionScreen
+from tui_helpers import T0, wait_for, write_demo_session
+
+SIZE = (130, 38)
+
+
+@pytest.fixture
+def pinned(monkeypatch):
+    """Fixed session ids and a fixed time zone; no API key in the environment."""
+    ids = iter(f"5e55{n:04d}" for n in range(1, 1000))
+    monkeypatch.setattr("sessions.store.secrets", types.SimpleNamespace(token_hex=lambda _n: next(ids)))
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    for name in [n for n in __import__("os").environ if n.endswith("_API_KEY")]:
+        monkeypatch.delenv(name)
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def demo_db(tmp_path, pinned):
+    db = tmp_path / "sessions.db"
+    sid = write_demo_session(db)
+    with sqlite3.connect(db) as conn:  # the store stamps rows with the wall clock
+        conn.execute("UPDATE sessions SET created_ts=?, updated_ts=?", (T0, T0 + 33))
+    return db, sid
+
+
+async def settle(pilot, ready) -> None:
+    await wait_for(pilot, ready, what="the screen to load")
+    await pilot.pause(0.3)
+
+
+def test_home_screen(snap_compare, demo_db):
+    db, _ = demo_db
+    screen = HomeScreen(db)
+    app = SpeedrunApp(lambda: screen)
+    assert snap_compare(app, terminal_size=SIZE,
+                        run_before=lambda pilot: settle(pilot, lambda: screen.sessions))
+
+
+def test_replay_screen(snap_compare, demo_db):
+    db, sid = demo_db
+    screen = ReplayScreen(db, sid)
+    app = SpeedrunApp(lambda: screen)
+    assert snap_compare(app, terminal_size=SIZE,
+                        run_before=lambda pilot: settle(pilot, lambda: screen.position == 34))
+
+
+def test_replay_screen_at_100x30(snap_compare, demo_db):
+    db, sid = demo_db
+    screen = ReplayScreen(db, sid)
+    app = SpeedrunApp(lambda: screen)
+    assert snap_compare(app, terminal_size=(100, 30),
+                        run_before=lambda pilot: settle(pilot, lambda: screen.position == 34))
+
+
+def test_scores_screen(snap_compare, demo_db):
+    db, _ = demo_db
+    screen = ScoresScreen(db)
+    app = SpeedrunApp(lambda: screen)
+    assert snap_compare(app, terminal_size=SIZE,
+                        run_before=lambda pilot: settle(pilot, lambda: screen.scores))
+
+
+class FrozenClock(SessionScreen):
+    def clock(self) -> float:
+        return self.state.started.ts + 75 if self.state.started else 0.0
+
+
+def test_session_screen_waiting_for_approval(snap_compare, tmp_path, pinned, monkeypatch):
+    write_script(tmp_path, [speedup(0.5, "Halve the cost of each step: the model is tiny.")])
+    monkeypatch.chdir(tmp_path)  # the model's name, scripted:replies.txt, shows in the status bar
+    cfg = config(Path("replies.txt"), mode="copilot", sandbox="off")
+    screen = FrozenClock(cfg, tmp_path / "sessions.db", task=fake_task(tmp_path), run_env={})
+    app = SpeedrunApp(lambda: screen)
+    assert snap_compare(app, terminal_size=SIZE,
+                        run_before=lambda pilot: settle(pilot, lambda: isinstance(app.screen, ApprovalModal)))
