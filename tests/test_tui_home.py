@@ -1,0 +1,117 @@
+"""The home screen (catalog, recent sessions, new-session form) and the scores screen."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Select
+
+from sessions import events as ev
+from sessions.store import Store
+from tui.app import SpeedrunApp
+from tui.screens.home import NO_KEY_MESSAGE, HomeScreen, llm_key_present
+from tui.screens.replay import ReplayScreen
+from tui.screens.scores import ScoresScreen
+from tui.screens.session import SessionScreen
+from tui.widgets.fsrbars import bar
+from tui_helpers import SessionWriter, notices, screen_text, wait_for, write_demo_session
+
+SIZE = (130, 38)
+
+
+@pytest.fixture
+def no_keys(monkeypatch):
+    for name in [n for n in __import__("os").environ if n.endswith("_API_KEY")]:
+        monkeypatch.delenv(name)
+
+
+def home_app(db):
+    screen = HomeScreen(db)
+    return SpeedrunApp(lambda: screen), screen
+
+
+def test_key_detection():
+    assert not llm_key_present({"HOME": "/root", "OPENAI_API_KEY": " "})
+    assert llm_key_present({"ANTHROPIC_API_KEY": "sk-x"})
+
+
+@pytest.mark.asyncio
+async def test_home_lists_tasks_and_sessions_and_says_there_is_no_key(tmp_path, no_keys):
+    db = tmp_path / "sessions.db"
+    sid = write_demo_session(db)
+    app, screen = home_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: screen.sessions, what="the sessions")
+        tasks = screen.query_one("#tasks", DataTable)
+        assert "micro/1" in [row.value for row in tasks.rows]
+        assert list(screen.sessions) == [sid]
+        text = screen_text(app).replace("\n", " ")
+        assert "No LLM API key is set" in text
+        assert screen.query_one("#model").value == "reference"  # the offered fallback
+        row = screen.query_one("#sessions", DataTable).get_row(sid)
+        assert row[1] == "micro/1" and row[7] == "0.400"
+
+
+@pytest.mark.asyncio
+async def test_start_explains_what_is_missing(tmp_path, no_keys):
+    app, screen = home_app(tmp_path / "sessions.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: screen.query_one("#tasks", DataTable).row_count, what="the catalog")
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: notices(app), what="a notice")
+        assert notices(app) == ["choose a task first"]
+        app.clear_notifications()
+        await pilot.pause(0.2)  # the toast is gone, so the click lands on the button
+        screen.query_one("#task", Select).value = "micro/1"  # not calibrated in a fresh home
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: notices(app), what="a notice")
+        assert "task micro/1 is not ready" in notices(app)[0]
+        assert "calibrate" in notices(app)[0]
+        assert not isinstance(app.screen, SessionScreen)
+
+
+@pytest.mark.asyncio
+async def test_enter_replays_and_s_opens_scores(tmp_path, no_keys):
+    db = tmp_path / "sessions.db"
+    write_demo_session(db)
+    app, screen = home_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: screen.sessions, what="the sessions")
+        screen.query_one("#sessions", DataTable).focus()
+        await pilot.press("enter")
+        replay = await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen, what="replay")
+        await wait_for(pilot, lambda: replay.position == 34, what="the replay to load")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.screen is screen, what="home again")
+        await pilot.press("s")
+        scores = await wait_for(pilot, lambda: isinstance(app.screen, ScoresScreen) and app.screen, what="scores")
+        await wait_for(pilot, lambda: scores.scores, what="the scores")
+        assert scores.scores[0].fsr == pytest.approx(0.4)
+
+
+@pytest.mark.asyncio
+async def test_scores_screen_bars_and_compare_by(tmp_path):
+    db = tmp_path / "sessions.db"
+    write_demo_session(db)
+    with Store(db) as store:  # a second configuration on the same task, with no valid node
+        w = SessionWriter(store, mode="auto")
+        w.add(ev.SessionFinished(status="finished"))
+    screen = ScoresScreen(db)
+    app = SpeedrunApp(lambda: screen)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(screen.scores) == 2, what="both scores")
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "copilot · scripted:demo · flat · none" in text
+        assert "auto · scripted:demo · flat · none" in text
+        assert "0.133 ± 0.133" in text  # top-3 mean of (0.4, 0, 0)
+        assert "FSR by mode across tasks" in text
+        await pilot.press("b")
+        await pilot.pause(0.1)
+        assert "FSR by model across tasks" in screen_text(app)
+
+
+def test_bar_lengths():
+    assert bar(1.0, 1.0, 10) == "█" * 10
+    assert bar(0.5, 1.0, 10) == "█" * 5
+    assert bar(0.0625, 1.0, 2) == "▏"
+    assert bar(3.0, 1.0, 4) == "█" * 4  # capped at the width
