@@ -39,6 +39,7 @@ from speedrun_tui.errors import UserError
 MAX_MODEL_FAILURES = 3  # nodes in a row whose model call failed for good: the session stops
 SETTLED = ("valid", "buggy", "target_missed", "invalid", "rejected", "cancelled")
 POLL_S = 0.2
+ROOT_TIMEOUT_S = 3600.0  # the start code's run, unless --timeout: generous, since a loaded machine is slow
 
 
 class Controller:
@@ -234,7 +235,7 @@ class Controller:
         elif root.status in SETTLED:
             return
         if self._wait_turn():
-            timeout = self.config.timeout_s or self._gpu_timeout() or max(600.0, 4 * self.task.start_time_s)
+            timeout = self.config.timeout_s or self._gpu_timeout() or max(ROOT_TIMEOUT_S, 4 * self.task.start_time_s)
             self._execute(0, self.start_code, self.start_sha, timeout)
 
     def _search(self) -> None:
