@@ -72,8 +72,10 @@ def run_session(config, db_path: Path, *, session_id: str | None = None) -> int:
 
 
 class PlainSession:
-    def __init__(self, controller, store, *, interactive: bool, out: TextIO = sys.stdout):
+    def __init__(self, controller, store, *, interactive: bool, out: TextIO = sys.stdout,
+                 commands: TextIO = sys.stdin):
         self.controller = controller
+        self.commands = commands
         self.store = store
         self.control = SessionControl(controller, controller.mode)
         self.interactive = interactive
@@ -125,7 +127,7 @@ class PlainSession:
     def _script_loop(self, worker: threading.Thread) -> None:
         """Lines from a pipe, in order; an answer waits for the next approval it can answer."""
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in sys.stdin], daemon=True).start()
+        threading.Thread(target=lambda: [lines.put(line) for line in self.commands], daemon=True).start()
         answered: int | None = None
         while worker.is_alive():
             try:
