@@ -24,16 +24,16 @@ def test_run_flags_make_the_session_config():
 def test_missing_api_key_is_one_line_naming_the_variable(monkeypatch, capsys):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
-    assert main(["run", "micro/1", "--model", "anthropic/claude-sonnet-4-5"]) == 2
+    assert main(["run", "micro/1", "--model", "anthropic/claude-sonnet-4-5", "--headless"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ANTHROPIC_API_KEY" in err and err.startswith("speedrun-tui: error:")
 
 
 def test_unknown_task_and_bad_numbers_are_one_line_errors(tmp_path, capsys):
     db = str(tmp_path / "s.db")
-    assert main(["run", "nope/1", "--model", "scripted:/nowhere", "--db", db]) == 2
+    assert main(["run", "nope/1", "--model", "scripted:/nowhere", "--headless", "--db", db]) == 2
     assert "unknown task 'nope/1'" in capsys.readouterr().err
-    assert main(["run", "nope/1", "--max-nodes", "0", "--db", db]) == 2
+    assert main(["run", "nope/1", "--max-nodes", "0", "--headless", "--db", db]) == 2
     assert "--max-nodes must be at least 1" in capsys.readouterr().err
     assert main(["judge", "abc", "--model", "scripted:/x", "--db", db]) == 2
     assert "no session 'abc'" in capsys.readouterr().err
