@@ -47,10 +47,10 @@ class ReplayScreen(Screen):
         Binding("end", "last", "Last"),
         Binding("b", "best", "Best node"),
         Binding("g", "goto", "Go to node"),
-        Binding("1", "speed('1')", "1x", show=False),
-        Binding("2", "speed('2')", "10x", show=False),
-        Binding("3", "speed('3')", "100x", show=False),
-        Binding("4", "speed('4')", "Max speed", show=False),
+        Binding("1", "speed('1')", "Speed 1x", show=False),
+        Binding("2", "speed('2')", "Speed 10x", show=False),
+        Binding("3", "speed('3')", "Speed 100x", show=False),
+        Binding("4", "speed('4')", "Speed max", show=False),
         Binding("f", "follow", "Follow live"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q,escape", "close", "Back"),
@@ -281,7 +281,7 @@ class ReplayScreen(Screen):
         self._show_status()
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen("Replay", self.BINDINGS + _SPEED_HELP, commands=False))
+        self.app.push_screen(HelpScreen("Replay", self.BINDINGS, commands=False))
 
     def action_close(self) -> None:
         goto = self.query_one("#goto", Input)
@@ -298,6 +298,3 @@ class ReplayScreen(Screen):
         self._stop_player.set()
         if self.replay is not None:
             self.replay.close()
-
-
-_SPEED_HELP = [Binding("1,2,3,4", "speed", "Speed 1x, 10x, 100x, max", key_display="1 2 3 4")]
