@@ -1,7 +1,7 @@
 """Human mode: the person edits train.py in a workspace; watchdog sees each save."""
 
 import pytest
-from agent_helpers import FAKE_TRAIN, Recorder, config, open_controller, run_in_thread, write_script
+from agent_helpers import FAKE_TRAIN, Recorder, config, open_controller, run_in_thread, speedup, write_script
 
 from agent.decisions import Decision
 
@@ -51,4 +51,23 @@ def test_approve_before_any_save_runs_nothing(tmp_path):
     controller.stop()
     thread.join(30)
     assert sorted(controller.state.nodes) == [0] and controller.state.finished.status == "stopped"
+    store.close()
+
+
+def test_leaving_human_mode_hands_the_session_to_the_agent(tmp_path):
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5)]), mode="human",
+                                                         max_nodes=2))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    thread, outcome = run_in_thread(controller)
+    recorder.wait_for(lambda e: e.kind == "note" and "in your editor" in e.text)
+    controller.workspace_path.write_text(FAKE_TRAIN.replace("STEP_MS = 100.0", "STEP_MS = 80.0"))
+    recorder.wait_for(lambda e: e.kind == "approval_requested")
+    controller.decide(Decision("approve"))
+    recorder.wait_for(lambda e: e.kind == "node_scored" and e.node == 1)
+    controller.set_mode("auto")
+    thread.join(60)
+    nodes = controller.state.nodes
+    assert [(n.stage, n.status) for n in nodes.values()][1:] == [("human", "valid"), ("draft", "valid")]
+    assert outcome["score"].best_time_s == pytest.approx(0.45)
     store.close()
