@@ -13,6 +13,7 @@ from speedrun_tui.home import add_db_argument
 # The interface `run` opens without --headless/--plain: the Textual app.
 DEFAULT_UI = "tui"
 SCAFFOLD_NAMES = ("flat", "tree", "forest", "aide", "multi-aide")
+SANDBOX_MODES = ("auto", "bwrap", "rlimits", "off")  # runner/sandbox.py
 HINT_NAMES = ("none", "pseudo", "text", "paper", "pseudo+text", "all")
 
 
@@ -40,6 +41,10 @@ def register(sub) -> None:
                      help="where runs go: subprocesses here, or one Slurm job per node (default: local)")
     run.add_argument("--slurm-config", metavar="PATH", help="TOML of Slurm options: partition, account, "
                      "gpus_per_node, time_limit_min, extra_sbatch, setup (default: $SPEEDRUN_TUI_HOME/slurm.toml)")
+    run.add_argument("--sandbox", choices=SANDBOX_MODES, default="auto",
+                     help="how candidate runs are confined: bwrap (bubblewrap: read-only filesystem, no network, "
+                     "home and DB hidden), rlimits (resource limits only), off; auto = bwrap when it works here, "
+                     "else rlimits (default: auto)")
     ui = run.add_mutually_exclusive_group()
     ui.add_argument("--headless", dest="ui", action="store_const", const="headless",
                     help="progress lines on stderr, the score at the end")
@@ -65,7 +70,7 @@ def session_config(args: argparse.Namespace):
     return SessionConfig(task_id=args.task, model=args.model, api_base=args.api_base, scaffold=args.scaffold,
                          hints=args.hints, mode=args.mode, max_nodes=args.max_nodes, parallel=args.parallel,
                          seed=args.seed, timeout_s=args.timeout, backend=args.backend,
-                         slurm_config=args.slurm_config)
+                         slurm_config=args.slurm_config, sandbox=args.sandbox)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -53,8 +53,12 @@ class LogBatcher:
 
 def run_code(code: str, *, node: int, code_sha: str, session_id: str, task: Task, env: dict[str, str],
              timeout_s: float, emit: Callable[[Event], None], cancel: threading.Event,
-             backend: str = "local", slurm_config: str | None = None) -> RunResult:
-    """Run `code` as the task's train script in a fresh run folder; blocks until it ends."""
+             backend: str = "local", slurm_config: str | None = None, sandbox: str = "off",
+             hide: list[str] | None = None, save_model: bool = False) -> RunResult:
+    """Run `code` as the task's train script in a fresh run folder; blocks until it ends.
+
+    With save_model, the script is told to leave its final model in the run folder
+    (records/reevaluate.py checks it); `hide` lists more paths the sandbox hides."""
     from runner.launch import build_command
     from runner.backends import runner_for
     from runner.spec import RunSpec
@@ -64,8 +68,12 @@ def run_code(code: str, *, node: int, code_sha: str, session_id: str, task: Task
         script = Path(tmp) / "train.py"
         script.write_text(code)
         workdir = runs_dir() / f"{session_id}-node{node}-{secrets.token_hex(3)}"
+        if save_model:
+            from records.reevaluate import SAVE_MODEL_ENV, SAVED_MODEL
+
+            env = {**env, SAVE_MODEL_ENV: str(workdir / SAVED_MODEL)}
         spec = RunSpec(script=script, workdir=workdir, target_loss=task.target_loss, timeout_s=timeout_s,
-                       launcher=task.launcher, env=env)
+                       launcher=task.launcher, env=env, sandbox=sandbox, sandbox_hide=list(hide or []))
         emit(RunStarted(node=node, code_sha=code_sha, workdir=str(workdir),
                         command=build_command(spec, workdir / script.name), backend=backend))
         batcher = LogBatcher(node, emit)

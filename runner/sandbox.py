@@ -221,9 +221,9 @@ def _parents_in(path: Path, hidden: list[Path], made: set[Path]) -> list[str]:
 def _readable_paths(spec: RunSpec) -> list[Path]:
     """What the candidate must read inside a hidden folder: its interpreter and its data."""
     paths = {_real(Path(p)) for p in _python_paths(spec.python)}
-    for value in spec.env.values():
+    for value in spec.env.values():  # a file's folder, so files replaced there later show too
         if os.path.isabs(value) and os.path.exists(value):
-            paths.add(_real(Path(value)))
+            paths.add(_real(Path(value)) if os.path.isdir(value) else _real(Path(value)).parent)
     return sorted(p for p in paths if p != Path("/"))
 
 

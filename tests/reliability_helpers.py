@@ -49,3 +49,28 @@ def processes_running(marker: str) -> list[int]:
         if marker.encode() in cmdline and state not in ("Z", "X") and int(entry.name) != os.getpid():
             found.append(int(entry.name))
     return found
+
+
+TINY_TRAIN = (Path(__file__).resolve().parent / "reliability_tiny_train.py").read_text()
+TINY_TARGET = 2.6  # nats/byte; the tiny model passes it within a few hundred milliseconds of training
+
+
+def tiny_data(folder: Path) -> dict[str, str]:
+    """Train and validation shards of a generated play-like corpus; the env a tiny run needs."""
+    from records.shards import write_shard
+    from records_helpers import write_corpus
+
+    folder.mkdir(parents=True, exist_ok=True)
+    text = write_corpus(folder, 160 * 1024).read_bytes()
+    train, val = write_shard(folder / "train.bin", text[:140 * 1024]), write_shard(folder / "val.bin", text[140 * 1024:])
+    return {"SPEEDRUN_TRAIN_BIN": str(train), "SPEEDRUN_VAL_BIN": str(val), "SPEEDRUN_TARGET_LOSS": str(TINY_TARGET),
+            "OMP_NUM_THREADS": "1"}
+
+
+def tiny_task(folder: Path, code: str = TINY_TRAIN):
+    from records.task import Task
+
+    script = folder / "tiny_train.py"
+    script.write_text(code)
+    return Task(id="tiny/1", track="micro", record=1, title="tiny trainer", start_script=script,
+                start_time_s=0.5, target_time_s=0.25, target_loss=TINY_TARGET)

@@ -41,7 +41,8 @@ def wait_for_run(db: Path, session: str, node: int, timeout: float = 60.0) -> No
 
 def test_resume_after_sigkill_continues_where_it_stopped(tmp_path):
     script = write_script(tmp_path, [speedup(0.9), HANG, speedup(0.5)])
-    flag = tmp_path / "hang.flag"
+    flag = tmp_path / "flags" / "hang.flag"  # a folder of its own: the sandbox shows a run the folders of its env paths
+    flag.parent.mkdir()
     flag.touch()
     child = subprocess.Popen([sys.executable, "-c", CHILD.format(tests=str(TESTS)), str(tmp_path), str(script),
                               str(flag)], stdout=subprocess.PIPE, text=True, env=os.environ.copy())

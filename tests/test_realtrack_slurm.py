@@ -204,7 +204,8 @@ def test_stopping_a_session_cancels_its_slurm_job(tmp_path):
     toml = tmp_path / "slurm.toml"
     toml.write_text('[slurm]\ncluster = "local"\npoll_s = 0.05\n')
     replies = write_script(tmp_path, [speedup(0.5)])
-    cfg = config(replies, backend="slurm", slurm_config=str(toml))
+    # sandbox off: the test reads the run's pid, which bwrap's PID namespace would renumber
+    cfg = config(replies, backend="slurm", slurm_config=str(toml), sandbox="off")
     controller, store = open_controller(tmp_path, cfg, task=fake_task(tmp_path, HANGING_TRAIN))
     recorder = Recorder()
     controller.subscribe(recorder)

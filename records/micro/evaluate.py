@@ -24,8 +24,8 @@ RESULT_PREFIX = "speedrun-reeval "
 
 
 def main(script_path, weights_path):
-    namespace = build_model(script_path)
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+    namespace = build_model(script_path)
     import torch
 
     model, args = namespace["model"], namespace.get("args")
