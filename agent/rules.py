@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from records.reevaluate import SAVE_MODEL_ENV  # micro rungs save their final model there; the harness re-evaluates it
+
 _ASSIGNMENT_RE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.]*)\s*(?::[^=]*)?=(?!=)\s*(?P<value>.+?)\s*(?:#.*)?$")
 PROTECTED_WORDS = ("val_tokens", "val_bin", "val_files", "val_path", "val_data", "val_pattern", "target_loss",
                    "val_seqs", "val_steps")
@@ -19,7 +21,9 @@ METRIC_FIELDS = ("step:", "val_loss:", "train_time:")
 RULES_TEXT = (
     "Do not change the validation data, how many validation tokens are evaluated, or the target loss. "
     "Keep printing the metric lines exactly as the start code does "
-    "(`step:N/M val_loss:X train_time:Yms step_avg:Zms`): the harness parses them to time your run."
+    "(`step:N/M val_loss:X train_time:Yms step_avg:Zms`): the harness parses them to time your run. "
+    "If the start code saves the final model to $SPEEDRUN_SAVE_MODEL, keep doing so, and keep `model = ...` "
+    "at the top level: the harness re-evaluates that model, and a loss it cannot confirm makes the run invalid."
 )
 
 
@@ -55,6 +59,8 @@ def check_rules(start_code: str, code: str) -> list[str]:
     for token in METRIC_FIELDS:
         if token in start_code and token not in code:
             violations.append(f"the printed metric line lost its `{token}` field; keep the start code's format")
+    if SAVE_MODEL_ENV in start_code and SAVE_MODEL_ENV not in code:
+        violations.append(f"the final model is no longer saved to ${SAVE_MODEL_ENV}; the harness re-evaluates it")
     return violations
 
 
