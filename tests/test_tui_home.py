@@ -8,7 +8,7 @@ from textual.widgets import DataTable, Select
 from sessions import events as ev
 from sessions.store import Store
 from tui.app import SpeedrunApp
-from tui.screens.home import NO_KEY_MESSAGE, HomeScreen, llm_key_present
+from tui.screens.home import HomeScreen, llm_key_present
 from tui.screens.replay import ReplayScreen
 from tui.screens.scores import ScoresScreen
 from tui.screens.session import SessionScreen

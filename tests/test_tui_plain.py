@@ -10,15 +10,14 @@ import threading
 import time
 
 import pytest
-from agent_helpers import config, fake_task, open_controller, speedup, write_script
-from prompt_toolkit.completion import WordCompleter
+from agent_helpers import config, open_controller, speedup, write_script
 from prompt_toolkit.document import Document
 
 from sessions.store import Store
-from tui.plain import PlainSession, event_lines
+from speedrun_tui.errors import UserError
+from tui.plain import PlainSession, command_completer, event_lines
 from tui.slash import COMMANDS, parse_command
 from tui_helpers import write_demo_session
-from speedrun_tui.errors import UserError
 
 
 class Output(io.StringIO):
@@ -101,7 +100,7 @@ def test_unknown_commands_get_a_hint(tmp_path):
 
 
 def test_completion_offers_every_command():
-    completer = WordCompleter(list(COMMANDS), sentence=True)
+    completer = command_completer()
     offered = [c.text for c in completer.get_completions(Document("/a"), None)]
     assert offered == ["/approve", "/ask", "/auto"]
     assert set(COMMANDS) == {"/approve", "/reject", "/steer", "/ask", "/edit", "/step", "/pause", "/auto",

@@ -39,6 +39,13 @@ def event_lines(event: ev.Event) -> list[str]:
     return lines
 
 
+def command_completer():
+    """Completes the / commands at the start of the line."""
+    from prompt_toolkit.completion import WordCompleter
+
+    return WordCompleter(list(COMMANDS), sentence=True)
+
+
 class Printer:
     """A controller subscriber writing lines to `out`; answers to /ask are printed in full."""
 
@@ -152,15 +159,13 @@ class PlainSession:
 
     def _prompt_loop(self, worker: threading.Thread) -> None:
         from prompt_toolkit import PromptSession
-        from prompt_toolkit.completion import WordCompleter
         from prompt_toolkit.history import FileHistory
         from prompt_toolkit.patch_stdout import patch_stdout
 
         from speedrun_tui.home import home_dir
 
         self._prompt = PromptSession(history=FileHistory(str(home_dir() / "plain_history")),
-                                     completer=WordCompleter(list(COMMANDS), sentence=True),
-                                     complete_while_typing=True)
+                                     completer=command_completer(), complete_while_typing=True)
         with patch_stdout(raw=True):
             while worker.is_alive():
                 try:

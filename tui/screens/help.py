@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -41,6 +42,8 @@ class HelpScreen(ModalScreen[None]):
             box.border_title = f"{self._heading} · keys"
             yield Static(key_table(self._key_bindings))
             if self._with_commands:
-                yield Static("\n[b]In the input line[/b] (plain text steers the next edit):\n"
-                             + "\n".join(help_lines()), markup=True)
-            yield Static("\n[dim]escape or ? closes[/dim]", markup=True)
+                commands = Text("\nIn the input line", style="bold")
+                commands.append(" (plain text steers the pending edit; tab completes):\n", style="")
+                commands.append("\n".join(help_lines()))
+                yield Static(commands)
+            yield Static(Text("\nescape or ? closes", style="dim"))
