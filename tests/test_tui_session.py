@@ -21,7 +21,7 @@ SIZE = (140, 40)
 
 def session_app(tmp_path, replies, **overrides):
     script = write_script(tmp_path, replies)
-    cfg = config(script, mode="copilot", **overrides)
+    cfg = config(script, **{"mode": "copilot", **overrides})
     screens = []
 
     def first():
@@ -179,3 +179,63 @@ async def test_replay_shows_what_the_live_session_showed(tmp_path):
         await wait_for(pilot, lambda: replay.state.finished is not None, what="the replay to load")
         await pilot.pause(0.2)
         assert pane_content(replay) == live_panes
+
+
+def status(screen, node_id):
+    node = screen.state.nodes.get(node_id)
+    return node.status if node else None
+
+
+@pytest.mark.asyncio
+async def test_pause_step_and_resume_keys(tmp_path):
+    app, screens = session_app(tmp_path, [speedup(0.5), speedup(0.5)], mode="auto", max_nodes=2)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screens[0]
+        await wait_for(pilot, lambda: screen.control, what="the controller")
+        await pilot.press("p")
+        await pilot.pause(1.0)  # a root run already under way has finished by now
+        assert 1 not in screen.state.nodes  # paused: no new node starts
+        assert "paused" in screen_text(app)
+        if status(screen, 0) != "valid":  # the pause came before the root: let it through
+            await pilot.press("n")
+            await wait_for(pilot, lambda: status(screen, 0) == "valid", what="the root")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: status(screen, 1) == "valid", what="one stepped node")
+        await pilot.pause(1.0)
+        assert 2 not in screen.state.nodes  # a step lets exactly one node through
+        await pilot.press("p")
+        await finished(pilot, screen)
+        assert status(screen, 2) == "valid"
+
+
+@pytest.mark.asyncio
+async def test_switching_to_auto_approves_the_pending_edit(tmp_path):
+    app, screens = session_app(tmp_path, [speedup(0.5)])
+    async with app.run_test(size=SIZE) as pilot:
+        await approval(pilot)
+        await pilot.press("escape")  # decide later
+        await wait_for(pilot, lambda: not isinstance(app.screen, ApprovalModal), what="the modal to close")
+        assert "waiting for you" in screen_text(app)
+        await pilot.press("m")
+        await finished(pilot, screens[0])
+        assert screens[0].control.mode == "auto"
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: "Session · keys" in screen_text(app), what="the help screen")
+        assert "/ask" in screen_text(app)
+    assert decisions(tmp_path / "sessions.db", screens[0].state.session_id) == [
+        ("approve", "policy", "switched to auto")]
+
+
+@pytest.mark.asyncio
+async def test_cancel_stops_the_training_in_flight(tmp_path):
+    script = write_script(tmp_path, [speedup(0.5)])
+    screen = SessionScreen(config(script, mode="auto"), tmp_path / "sessions.db",
+                           task=fake_task(tmp_path, SLOW_TRAIN), run_env={"SLOW": "1"})
+    app = SpeedrunApp(lambda: screen)
+    async with app.run_test(size=SIZE) as pilot:
+        log = screen.query_one(Log)
+        await wait_for(pilot, lambda: any("step:1/10" in line for line in log.lines), what="the root run")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: screen.state.nodes[0].status == "cancelled", what="the cancelled run",
+                       timeout=15)
+        assert screen.state.nodes[0].result.status == "cancelled"

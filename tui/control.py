@@ -48,7 +48,7 @@ class SessionControl:
         self.controller.ask(question)
 
     def step(self) -> None:
-        self.paused = False
+        self.paused = True  # one more node goes through, then the controller holds again
         self.controller.step()
 
     def toggle_pause(self) -> bool:
