@@ -63,6 +63,18 @@ def register(sub) -> None:
     add_db_argument(judge)
     judge.set_defaults(handler=judge_command)
 
+    verify = sub.add_parser(
+        "verify", help="re-run a session's best node K times: mean and spread of its time",
+        description="Re-run the best node of a session K times (seeds: the session's seed + 0..K-1), under the "
+        "sandbox, re-evaluating each run's saved model on micro tasks; prints the mean and spread of the time "
+        "to target and stores that line with the session. Exit code 1 when a run did not reach the target.")
+    verify.add_argument("session", metavar="SESSION", help="session id (or a unique prefix)")
+    verify.add_argument("--repeats", type=int, default=3, metavar="K", help="runs (default: 3)")
+    verify.add_argument("--sandbox", choices=SANDBOX_MODES, help="default: the session's own")
+    verify.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    add_db_argument(verify)
+    verify.set_defaults(handler=verify_command)
+
 
 def session_config(args: argparse.Namespace):
     from agent.config import SessionConfig
@@ -131,3 +143,9 @@ def judge_command(args: argparse.Namespace) -> int:
     console.print(f"judge score: {verdict.score:.3f} ({verdict.reproduced}/{len(verdict.changes)} key changes "
                   f"reproduced) · stored with session {verdict.session}")
     return 0
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    from agent.verify import verify_command as run_verify
+
+    return run_verify(args)
