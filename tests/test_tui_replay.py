@@ -161,3 +161,25 @@ async def test_follows_a_session_another_process_is_writing(tmp_path):
         writer.wait(timeout=20)
     with Store(db, readonly=True) as store:
         assert store.event_count(sid) == screen.position
+
+
+@pytest.mark.asyncio
+async def test_choosing_a_node_in_the_tree_pins_the_panes(demo):
+    from tui.widgets.tree import SearchTree
+
+    db, sid = demo
+    app, screen = replay_app(db, sid)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, screen, 34)
+        tree = screen.query_one(SearchTree)
+        tree.focus()
+        tree.move_cursor(tree._items[0])
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        workspace = screen.query_one(Workspace)
+        assert workspace.pinned == 0
+        assert "Log · node 0" in screen_text(app)
+        assert "using device cpu" in screen.query_one(Log).lines
+        await pilot.press("enter")  # the pinned node again: follow the newest
+        await pilot.pause(0.1)
+        assert workspace.pinned is None and workspace.focus_node(screen.state) == 2
