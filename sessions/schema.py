@@ -6,6 +6,7 @@ holds tables is someone else's database and is refused, never migrated.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -14,6 +15,34 @@ from speedrun_tui.errors import UserError
 
 APPLICATION_ID = 0x53525455  # "SRTU"
 BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(UserError):
+    """A write the session database refused, in one line; `transient` when another writer holds the lock."""
+
+    def __init__(self, message: str, *, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
+
+
+def write_error(path: Path, err: sqlite3.Error) -> StoreError:
+    """What a failed write means for the person: locked, disk full, read-only, or else."""
+    text = str(err)
+    if "locked" in text or "busy" in text:
+        return StoreError(f"{path}: the session database is locked by another process ({text}); "
+                          "everything recorded before is kept", transient=True)
+    if "full" in text:
+        return StoreError(f"{path}: the disk is full ({text}); free some space, then resume the session "
+                          "(everything recorded before is kept)")
+    if "readonly" in text or not _writable(path):
+        return StoreError(f"{path}: the session database is read-only ({text}); pass --db with a writable file "
+                          "(reading it still works)")
+    return StoreError(f"{path}: cannot write the session database ({text})")
+
+
+def _writable(path: Path) -> bool:
+    path = Path(path)
+    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
 
 
 def _migrations():
@@ -68,7 +97,9 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         raise UserError(f"{path}: no session database here (run a session first, or pass --db PATH)")
     if not readonly:
         path.parent.mkdir(parents=True, exist_ok=True)
-    target = f"file:{quote(str(path.resolve()))}?mode=ro" if readonly else str(path)
+    # A WAL database on read-only storage opens only as immutable (no -shm can be made next to it).
+    immutable = readonly and not _writable(path)
+    target = f"file:{quote(str(path.resolve()))}?mode=ro{'&immutable=1' if immutable else ''}" if readonly else str(path)
     try:
         conn = sqlite3.connect(target, uri=readonly, check_same_thread=False,
                                isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -83,6 +114,8 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         conn.close()
         if "locked" in str(err) or "busy" in str(err):
             raise UserError(f"{path}: session database is locked by another process ({err})") from None
+        if not readonly:
+            raise write_error(path, err) from None
         raise UserError(f"{path}: cannot read the session database ({err})") from None
     except sqlite3.DatabaseError as err:
         conn.close()

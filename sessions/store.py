@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sessions import events as ev
 from sessions import schema, summary
+from sessions.schema import StoreError
 from sessions.writer import WriterIdentity, writer_alive
 from speedrun_tui.errors import UserError
 
@@ -186,7 +187,11 @@ class Store:
             if event.kind in summary.SUMMARY_KINDS:
                 self._pending_events.append((session_id, event))
             if event.kind in ev.FLUSH_NOW_KINDS:
-                self.flush()
+                try:
+                    self.flush()
+                except StoreError as err:
+                    if not err.transient:
+                        raise  # locked: it stays queued, and the flusher retries until the lock is gone
         return event
 
     def put_blob(self, text: str) -> str:
@@ -221,15 +226,17 @@ class Store:
         if self._flusher is not None:
             self._flusher.join()
         with self._lock:
-            if not self.readonly:
-                self.flush()
-                open_ids = [sid for sid in self._next_seq]
-                if open_ids:
-                    marks = ",".join("?" * len(open_ids))
-                    self._execute_atomic(f"UPDATE sessions SET writer_pid=NULL WHERE id IN ({marks}) "
-                                         "AND status='running'", open_ids)
-            self._conn.close()
-            self._closed = True
+            try:
+                if not self.readonly:
+                    self.flush()
+                    open_ids = [sid for sid in self._next_seq]
+                    if open_ids:
+                        marks = ",".join("?" * len(open_ids))
+                        self._execute_atomic(f"UPDATE sessions SET writer_pid=NULL WHERE id IN ({marks}) "
+                                             "AND status='running'", open_ids)
+            finally:  # closed even when the disk is full: the last batch is lost, nothing committed is
+                self._conn.close()
+                self._closed = True
 
     def __enter__(self) -> Store:
         return self
@@ -353,14 +360,18 @@ class Store:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN IMMEDIATE")
+        """One write transaction; a refused write (locked, disk full, read-only) is a one-line StoreError."""
         try:
-            yield
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                    self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as err:
+            raise schema.write_error(self.path, err) from err
 
     def _execute_atomic(self, sql: str, params) -> None:
         with self._transaction():
@@ -384,10 +395,10 @@ class Store:
                 self.flush()
                 if time.monotonic() - self._last_heartbeat > HEARTBEAT_INTERVAL_S:
                     self._heartbeat()
-            except sqlite3.OperationalError:
-                continue  # locked by another writer past the busy timeout: retry next tick
-            except BaseException as err:  # surfaced on the next append
-                self._flush_error = err
+            except BaseException as err:
+                if isinstance(err, StoreError) and err.transient:
+                    continue  # locked by another writer past the busy timeout: retry next tick
+                self._flush_error = err  # surfaced on the next append
                 return
 
     def _heartbeat(self) -> None:
