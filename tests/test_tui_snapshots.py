@@ -6,6 +6,7 @@ the sandbox note, and the live session's clock.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import time
 import types
@@ -85,16 +86,18 @@ def test_scores_screen(snap_compare, demo_db):
                         run_before=lambda pilot: settle(pilot, lambda: screen.scores))
 
 
-class FrozenClock(SessionScreen):
-    def clock(self) -> float:
-        return self.state.started.ts + 75 if self.state.started else 0.0
+class Pinned(SessionScreen):
+    """The status bar's clock and token count vary from run to run (and with the prompts): pinned."""
+
+    def current_status(self):
+        return dataclasses.replace(super().current_status(), elapsed_s=75.0, tokens=1234)
 
 
 def test_session_screen_waiting_for_approval(snap_compare, tmp_path, pinned, monkeypatch):
     write_script(tmp_path, [speedup(0.5, "Halve the cost of each step: the model is tiny.")])
     monkeypatch.chdir(tmp_path)  # the model's name, scripted:replies.txt, shows in the status bar
     cfg = config(Path("replies.txt"), mode="copilot", sandbox="off")
-    screen = FrozenClock(cfg, tmp_path / "sessions.db", task=fake_task(tmp_path), run_env={})
+    screen = Pinned(cfg, tmp_path / "sessions.db", task=fake_task(tmp_path), run_env={})
     app = SpeedrunApp(lambda: screen)
     assert snap_compare(app, terminal_size=SIZE,
                         run_before=lambda pilot: settle(pilot, lambda: isinstance(app.screen, ApprovalModal)))

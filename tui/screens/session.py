@@ -31,7 +31,7 @@ from tui.screens.approval import ApprovalModal, Choice
 from tui.screens.help import HelpScreen
 from tui.slash import parse_command
 from tui.widgets.command_input import CommandInput
-from tui.widgets.statusbar import StatusBar, status_of
+from tui.widgets.statusbar import Status, StatusBar, status_of
 from tui.widgets.workspace import Workspace
 
 
@@ -68,10 +68,6 @@ class SessionScreen(Screen):
         self._handled: set[int | None] = set()  # approvals answered, or put off with escape
         self._quitting = False
         self.result = None  # the controller's Score once the session ends
-
-    def clock(self) -> float:
-        """Now, for the elapsed time in the status bar."""
-        return time.time()
 
     def compose(self) -> ComposeResult:
         yield Workspace(CommandInput(id="command"))
@@ -120,11 +116,13 @@ class SessionScreen(Screen):
         self._show_status()
         self._sync_approval()
 
-    def _show_status(self) -> None:
+    def current_status(self) -> Status:
         score = score_session(self.state) if self.state.started else None
-        status = status_of(self.state, mode=self.control.mode if self.control else None,
-                           fsr=score.fsr if score else None, now=self.clock(), activity=self._activity())
-        self.query_one(StatusBar).show(status)
+        return status_of(self.state, mode=self.control.mode if self.control else None,
+                         fsr=score.fsr if score else None, now=time.time(), activity=self._activity())
+
+    def _show_status(self) -> None:
+        self.query_one(StatusBar).show(self.current_status())
 
     def _activity(self) -> str:
         state = self.state
