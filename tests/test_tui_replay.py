@@ -183,3 +183,14 @@ async def test_choosing_a_node_in_the_tree_pins_the_panes(demo):
         await pilot.press("enter")  # the pinned node again: follow the newest
         await pilot.pause(0.1)
         assert workspace.pinned is None and workspace.focus_node(screen.state) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_broken_database_is_one_line_on_screen(tmp_path):
+    db = tmp_path / "sessions.db"
+    db.write_text("not a database")
+    app, screen = replay_app(db, "abc")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: notices(app), what="the error")
+        assert notices(app) == [f"{db}: not a speedrun-tui session database (file is not a database)"]
+        assert "Traceback" not in screen_text(app)

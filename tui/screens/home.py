@@ -17,11 +17,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.worker import Worker
 
 from agent.config import MODES, SessionConfig
 from agent.scaffolds import SCAFFOLDS
 from records.task import HINT_REGIMES
 from speedrun_tui.errors import UserError
+from tui.screens.failures import notify_failure
 from tui.screens.help import HelpScreen
 
 NO_KEY_MESSAGE = ("No LLM API key is set (no *_API_KEY variable in the environment). You can still "
@@ -134,6 +136,9 @@ class HomeScreen(Screen):
                           time.strftime("%m-%d %H:%M", time.localtime(info.updated_ts)), key=info.id)
         if not infos:
             table.border_subtitle = f"none yet in {self.db_path}"
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        notify_failure(self, event)
 
     def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
         if message.data_table.id == "tasks":

@@ -17,11 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from sessions.scoring import score_session
 from sessions.state import SessionState
 from tui.feed import EventFeed, EventsReady, InOrder
+from tui.screens.failures import notify_failure
 from tui.screens.help import HelpScreen
 from tui.widgets.statusbar import StatusBar, status_of
 from tui.widgets.timeline import Timeline, TimelineMarks
@@ -293,6 +294,9 @@ class ReplayScreen(Screen):
             self.app.pop_screen()
         else:
             self.app.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        notify_failure(self, event, title="Replay failed")
 
     def on_unmount(self) -> None:
         self._stop_player.set()

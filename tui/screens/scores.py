@@ -10,8 +10,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
 from sessions.commands import COMPARE_BY
+from tui.screens.failures import notify_failure
 from tui.screens.help import HelpScreen
 from tui.widgets.fsrbars import FsrBars
 
@@ -85,6 +87,9 @@ class ScoresScreen(Screen):
         self.notify(f"Comparing by {self.by}.")
         if self.scores:
             self._show_compare()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        notify_failure(self, event, title="Scoring failed")
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen("Scores", self.BINDINGS, commands=False))

@@ -28,6 +28,7 @@ from tui.control import NOTHING_PENDING, UI_COMMANDS, SessionControl
 from tui.editor import edit_code, edit_outcome, run_editor
 from tui.feed import EventFeed, EventsReady, InOrder
 from tui.screens.approval import ApprovalModal, Choice
+from tui.screens.failures import notify_failure
 from tui.screens.help import HelpScreen
 from tui.slash import parse_command
 from tui.widgets.command_input import CommandInput
@@ -224,10 +225,8 @@ class SessionScreen(Screen):
             return
         if event.state == WorkerState.SUCCESS:
             self.result = event.worker.result
-        elif event.state == WorkerState.ERROR:
-            error = event.worker.error
-            message = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
-            self.notify(message, title="The session stopped", severity="error", timeout=30)
+        else:
+            notify_failure(self, event, title="The session stopped")
         if self._quitting:
             self._leave()
 
