@@ -73,3 +73,43 @@ def test_replay_in_tmux(tmp_path):
         wait_screen(name, "EXITED 0")
     finally:
         subprocess.run([TMUX, "kill-session", "-t", name], capture_output=True)
+
+
+PLAIN_SESSION = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from agent_helpers import config, open_controller, speedup, write_script
+from tui.plain import PlainSession
+tmp = Path({tmp!r})
+cfg = config(write_script(tmp, [speedup(0.5, "Halve the step cost.")]), mode="copilot")
+controller, store = open_controller(tmp, cfg)
+code = PlainSession(controller, store, interactive=True).run()
+store.close()
+print("EXITED", code)
+"""
+
+
+def test_plain_mode_prompt_in_tmux(tmp_path):
+    script = tmp_path / "plain.py"
+    script.write_text(PLAIN_SESSION.format(tests=str(Path(__file__).parent), tmp=str(tmp_path)))
+    name = f"srt-{uuid.uuid4().hex[:8]}"
+    tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40", "-e", "TERM=xterm-256color",
+         f"env -i PATH=/usr/bin:/bin HOME=$HOME SPEEDRUN_TUI_HOME={tmp_path / 'home'} TERM=xterm-256color "
+         "bash --norc --noprofile")
+    try:
+        tmux("send-keys", "-t", name, f"{sys.executable} {script}", "Enter")
+        wait_screen(name, "waits for approval")
+        assert "+STEP_MS *= 0.5" in tmux("capture-pane", "-p", "-t", name)
+        tmux("send-keys", "-t", name, "/appr")
+        wait_screen(name, "speedrun> /appr")
+        time.sleep(0.3)  # the completions are computed in the background
+        tmux("send-keys", "-t", name, "Tab")  # completes to /approve
+        wait_screen(name, "speedrun> /approve")
+        tmux("send-keys", "-t", name, "Enter")
+        screen = wait_screen(name, "EXITED 0")
+        assert "[1] step:10/10" in screen
+        assert "session finished" in screen
+        assert (tmp_path / "home" / "plain_history").read_text().strip().endswith("/approve")
+    finally:
+        subprocess.run([TMUX, "kill-session", "-t", name], capture_output=True)

@@ -49,8 +49,8 @@ def command_completer():
 class Printer:
     """A controller subscriber writing lines to `out`; answers to /ask are printed in full."""
 
-    def __init__(self, out: TextIO):
-        self.out = out
+    def __init__(self, out: TextIO | None = None):
+        self._out = out
         self._asks: set[str] = set()
         self._lock = threading.Lock()
 
@@ -62,8 +62,9 @@ class Printer:
             lines.append("answer: " + event.text.strip())
         if lines:
             with self._lock:
-                self.out.write("\n".join(lines) + "\n")
-                self.out.flush()
+                out = self._out or sys.stdout  # at write time: the prompt patches sys.stdout
+                out.write("\n".join(lines) + "\n")
+                out.flush()
 
 
 def run_session(config, db_path: Path, *, session_id: str | None = None) -> int:
@@ -79,14 +80,14 @@ def run_session(config, db_path: Path, *, session_id: str | None = None) -> int:
 
 
 class PlainSession:
-    def __init__(self, controller, store, *, interactive: bool, out: TextIO = sys.stdout,
+    def __init__(self, controller, store, *, interactive: bool, out: TextIO | None = None,
                  commands: TextIO = sys.stdin):
         self.controller = controller
         self.commands = commands
         self.store = store
         self.control = SessionControl(controller, controller.mode)
         self.interactive = interactive
-        self.out = out
+        self._out = out
         self.printer = Printer(out)
         self.outcome: dict = {}
         self._prompt = None
@@ -120,8 +121,9 @@ class PlainSession:
             self._end_prompt()
 
     def _say(self, line: str) -> None:
-        self.out.write(line + "\n")
-        self.out.flush()
+        out = self._out or sys.stdout
+        out.write(line + "\n")
+        out.flush()
 
     # -- input ---------------------------------------------------------------------
 
@@ -231,7 +233,7 @@ def _is_answer(line: str) -> bool:
     return command is not None and command.name in DECISION_COMMANDS | {"edit"}
 
 
-def run_replay(db_path: Path, session: str, *, follow: bool = True, out: TextIO = sys.stdout) -> int:
+def run_replay(db_path: Path, session: str, *, follow: bool = True, out: TextIO | None = None) -> int:
     """`speedrun-tui replay SESSION --plain`: every event as lines; a live session is followed to its end."""
     from sessions.replay import Replay
 
