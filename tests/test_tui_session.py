@@ -239,3 +239,26 @@ async def test_cancel_stops_the_training_in_flight(tmp_path):
         await wait_for(pilot, lambda: screen.state.nodes[0].status == "cancelled", what="the cancelled run",
                        timeout=15)
         assert screen.state.nodes[0].result.status == "cancelled"
+
+
+@pytest.mark.asyncio
+async def test_human_mode_edit_then_run(tmp_path, monkeypatch):
+    editor = tmp_path / "editor.py"
+    editor.write_text("import sys, pathlib\np = pathlib.Path(sys.argv[1])\n"
+                      "p.write_text(p.read_text().replace('# speedups', '# speedups\\nSTEP_MS *= 0.25'))\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    monkeypatch.delenv("VISUAL", raising=False)
+    app, screens = session_app(tmp_path, ["(no model call in human mode)"], mode="human")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screens[0]
+        await wait_for(pilot, lambda: screen.control and getattr(screen.control.controller, "workspace_path", None),
+                       what="human mode's train.py")
+        await pilot.press("e")
+        modal = await approval(pilot)
+        assert "run your edit?" in screen_text(app)
+        assert "+STEP_MS *= 0.25" in modal.request.diff
+        await pilot.press("a")
+        await finished(pilot, screen)
+        node = screen.state.nodes[1]
+        assert node.stage == "human"
+        assert node.time_s == pytest.approx(0.9 * 0.25, rel=0.01)

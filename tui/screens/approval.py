@@ -34,17 +34,21 @@ class ApprovalModal(ModalScreen[Choice]):
         Binding("escape", "later", "Later"),
     ]
 
-    def __init__(self, request: ApprovalRequested, plan: str):
+    def __init__(self, request: ApprovalRequested, plan: str, *, yours: bool = False):
+        """`yours`: a human-mode node, whose code the person saved: approving runs it."""
         super().__init__()
         self.request = request
         self._plan = plan
+        self._yours = yours
 
     def compose(self) -> ComposeResult:
         added, removed = diff_stats(self.request.diff)
         with Vertical(id="approval-box") as box:
-            box.border_title = f"Node {self.request.node} · approve this edit?"
+            question = "run your edit?" if self._yours else "approve this edit?"
+            box.border_title = f"Node {self.request.node} · {question}"
             box.border_subtitle = f"+{added} -{removed} lines"
-            yield Static(Text(self._plan.strip() or "(no plan given)"), id="approval-plan")
+            plan = "Saved from your editor; e opens it again." if self._yours else self._plan.strip()
+            yield Static(Text(plan or "(no plan given)"), id="approval-plan")
             yield Static(_keys_line(), id="approval-keys")
 
     def action_choose(self, kind: str) -> None:

@@ -153,7 +153,8 @@ class SessionScreen(Screen):
         if self.control is not None and self.control.mode == "auto":
             return  # the auto-approve policy answers it
         node = self.state.node(pending.node)
-        self._approval_modal = ApprovalModal(pending, node.plan if node else "")
+        self._approval_modal = ApprovalModal(pending, node.plan if node else "",
+                                             yours=node is not None and node.stage == "human")
         self.app.push_screen(self._approval_modal, self._answered)
 
     def _answered(self, choice: Choice) -> None:
