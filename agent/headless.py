@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -134,27 +136,49 @@ def run_headless(controller: Controller, console: Console | None = None) -> Scor
     if controller.mode != "auto" and sys.stdin.isatty():
         threading.Thread(target=read_decisions, args=(controller, console), daemon=True).start()
     outcome: dict = {}
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can later report the thread gone while it runs.
+    done = threading.Event()
 
     def work() -> None:
         try:
             outcome["score"] = controller.run()
         except BaseException as err:  # re-raised on the main thread
             outcome["error"] = err
+        finally:
+            done.set()
 
-    worker = threading.Thread(target=work, name="controller", daemon=True)
-    worker.start()
+    threading.Thread(target=work, name="controller", daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(timeout=0.5)
+        with _sigterm_interrupts():
+            while not done.wait(0.5):
+                pass
     except KeyboardInterrupt:
         console.print("stopping: the session can be resumed with --resume " + controller.session_id)
         controller.stop()
-        worker.join()
+        done.wait()
     if "error" in outcome:
         raise outcome["error"]
     score = outcome["score"]
     console.print(score_table(score))
     return score
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """SIGTERM (kill, a scheduler's stop) stops the session like Ctrl-C: the run is cancelled, the
+    session stays resumable, nothing queued is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def read_decisions(controller: Controller, console: Console) -> None:
