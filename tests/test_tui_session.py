@@ -262,3 +262,15 @@ async def test_human_mode_edit_then_run(tmp_path, monkeypatch):
         node = screen.state.nodes[1]
         assert node.stage == "human"
         assert node.time_s == pytest.approx(0.9 * 0.25, rel=0.01)
+
+
+@pytest.mark.parametrize("task, message", [("micro/99", "unknown task 'micro/99'"),
+                                           ("micro/1", "task micro/1 is not available")])
+def test_run_with_bad_input_is_one_line_before_any_screen(tmp_path, task, message):
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "speedrun_tui", "run", task, "--db", str(tmp_path / "s.db")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and message in done.stderr
+    assert "\x1b[" not in done.stdout  # no screen was drawn

@@ -30,28 +30,30 @@ class SpeedrunApp(App):
 
 
 def run_session(config, db_path: Path, *, session_id: str | None = None) -> int:
-    """`speedrun-tui run ...` in the terminal UI; returns the exit status."""
+    """`speedrun-tui run ...` in the terminal UI; returns the exit status.
+
+    The controller opens before the app starts, so a bad task, config or session id is a
+    one-line error on the command line rather than a screen.
+    """
+    from agent.controller import Controller
+    from sessions.store import Store
     from tui.screens.session import SessionScreen
 
-    screens: list[SessionScreen] = []
-
-    def first() -> SessionScreen:
-        screens.append(SessionScreen(config, db_path, resume=session_id))
-        return screens[0]
-
-    session_id = SpeedrunApp(first).run()
-    return _farewell(session_id, screens[0] if screens else None)
+    with Store(db_path) as store:
+        controller = Controller(config, store, session_id=session_id)
+        screen = SessionScreen(config, db_path, controller=controller)
+        SpeedrunApp(lambda: screen).run()
+    return _farewell(controller.session_id, screen)
 
 
-def _farewell(session_id: str | None, screen) -> int:
-    state = screen.state if screen is not None else None
-    if not session_id or state is None:
-        return 0
-    if state.finished is None:
+def _farewell(session_id: str, screen) -> int:
+    finished = screen.state.finished
+    if finished is None or finished.status == "stopped":
         print(f"session {session_id} stopped; resume it with `speedrun-tui run --resume {session_id}`")
-    else:
-        print(f"session {session_id} {state.finished.status}; replay it with `speedrun-tui replay {session_id}`")
-    return 0
+        return 1
+    reason = f": {finished.reason}" if finished.reason else ""
+    print(f"session {session_id} {finished.status}{reason}; replay it with `speedrun-tui replay {session_id}`")
+    return 0 if finished.status == "finished" else 1
 
 
 def run_replay(db_path: Path, session: str, *, start: str = "end") -> int:

@@ -52,13 +52,16 @@ class SessionScreen(Screen):
         Binding("q", "quit_session", "Quit"),
     ]
 
-    def __init__(self, config: SessionConfig, db_path: Path, *, resume: str | None = None,
+    def __init__(self, config: SessionConfig, db_path: Path, *, resume: str | None = None, controller=None,
                  task=None, run_env: dict[str, str] | None = None):
-        """`task`/`run_env`: a task of your own instead of the catalog's (the Controller's own options)."""
+        """Runs `controller` if given (opened by the caller, which reports bad input before any
+        screen), else opens one in the worker. `task`/`run_env`: a task of your own instead of
+        the catalog's (the Controller's own options)."""
         super().__init__()
         self.config = config
         self.db_path = Path(db_path)
         self.resume = resume
+        self._given_controller = controller
         self._task_override, self._run_env_override = task, run_env
         self.state = SessionState(session_id=resume or "")
         self.control: SessionControl | None = None
@@ -83,23 +86,27 @@ class SessionScreen(Screen):
     # -- the controller's thread ---------------------------------------------------
 
     def _drive(self):
+        if self._given_controller is not None:
+            return self._run(self._given_controller)
         from agent.controller import Controller
         from sessions.store import Store
 
-        check_model_key(self.config)
         store = Store(self.db_path)
         try:
-            controller = Controller(self.config, store, session_id=self.resume, task=self._task_override,
-                                    run_env=self._run_env_override)
-            controller.subscribe(self._feed.push)
-            # What is already stored (SessionStarted, a resumed session's past) comes first.
-            store.flush()
-            for event in store.read_events(controller.session_id):
-                self._feed.push(event)
-            self.app.call_from_thread(self._controller_ready, controller)
-            return controller.run()
+            return self._run(Controller(self.config, store, session_id=self.resume, task=self._task_override,
+                                        run_env=self._run_env_override))
         finally:
             store.close()
+
+    def _run(self, controller):
+        """Subscribe, replay what is stored so far, then run the session (a missing API key ends it here)."""
+        controller.subscribe(self._feed.push)
+        # What is already stored (SessionStarted, a resumed session's past) comes first.
+        controller.store.flush()
+        for event in controller.store.read_events(controller.session_id):
+            self._feed.push(event)
+        self.app.call_from_thread(self._controller_ready, controller)
+        return controller.run()
 
     def _controller_ready(self, controller) -> None:
         self.control = SessionControl(controller, self.config.mode)
