@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from agent_helpers import FAKE_TRAIN, config, fake_task, speedup, write_script
+from agent_helpers import FAKE_TRAIN, config, fake_task, open_controller, speedup, write_script
 from textual.widgets import Log
 
 from sessions.store import Store
@@ -20,15 +20,12 @@ SIZE = (140, 40)
 
 
 def session_app(tmp_path, replies, **overrides):
+    """The app as `speedrun-tui run` opens it: the controller first, then the screen that runs it."""
     script = write_script(tmp_path, replies)
     cfg = config(script, **{"mode": "copilot", **overrides})
-    screens = []
-
-    def first():
-        screens.append(SessionScreen(cfg, tmp_path / "sessions.db", task=fake_task(tmp_path), run_env={}))
-        return screens[0]
-
-    return SpeedrunApp(first), screens
+    controller, store = open_controller(tmp_path, cfg)
+    screen = SessionScreen(cfg, store.path, controller=controller)
+    return SpeedrunApp(lambda: screen), [screen]
 
 
 def decisions(db, session_id):
