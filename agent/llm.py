@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import threading
 import time
 import uuid
@@ -166,6 +167,10 @@ def _cost(litellm, response) -> float:
         return 0.0
 
 
+# litellm prefixes provider errors with its own class names: "litellm.BadRequestError: XException - ".
+_LITELLM_PREFIX_RE = re.compile(r"litellm\.\w+: |[\w-]+Exception - ")
+
+
 def _one_line(text: str, limit: int = 400) -> str:
-    line = " ".join(str(text).split())
+    line = _LITELLM_PREFIX_RE.sub("", " ".join(str(text).split()))
     return line if len(line) <= limit else line[: limit - 1] + "…"
