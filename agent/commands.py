@@ -37,6 +37,8 @@ def register(sub) -> None:
     run.add_argument("--seed", type=int, default=0, help="seed of the training runs and the scaffold's choices")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="per run (default: from the start code's time)")
     run.add_argument("--resume", metavar="SESSION", help="continue an unfinished session")
+    run.add_argument("--llm-timeout", type=float, default=600.0, metavar="SECONDS",
+                     help="one model call before it is retried (default: 600)")
     run.add_argument("--backend", choices=("local", "slurm"), default="local",
                      help="where runs go: subprocesses here, or one Slurm job per node (default: local)")
     run.add_argument("--slurm-config", metavar="PATH", help="TOML of Slurm options: partition, account, "
@@ -82,7 +84,7 @@ def session_config(args: argparse.Namespace):
     return SessionConfig(task_id=args.task, model=args.model, api_base=args.api_base, scaffold=args.scaffold,
                          hints=args.hints, mode=args.mode, max_nodes=args.max_nodes, parallel=args.parallel,
                          seed=args.seed, timeout_s=args.timeout, backend=args.backend,
-                         slurm_config=args.slurm_config, sandbox=args.sandbox)
+                         slurm_config=args.slurm_config, sandbox=args.sandbox, llm_timeout_s=args.llm_timeout)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ class SessionConfig:
     backend: str = "local"
     slurm_config: str | None = None  # TOML of Slurm options (partition, account, ...); backend slurm only
     sandbox: str = "auto"
+    llm_timeout_s: float = 600.0  # one model call, before it counts as a failed try
 
     def to_json(self) -> dict:
         return asdict(self)

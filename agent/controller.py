@@ -589,7 +589,8 @@ class Controller:
         with self._client_lock:
             if self._client is None:
                 client = make_client(self.config.model, task=self.task, api_base=self.config.api_base,
-                                     db_path=self.store.path, replies_used=self.replies_used)
+                                     db_path=self.store.path, replies_used=self.replies_used,
+                                     timeout_s=self.config.llm_timeout_s)
                 client.on_event = self._emit
                 client.check_environment()
                 self._client = client
@@ -616,6 +617,8 @@ def _validate(config: SessionConfig) -> None:
         raise UserError(f"unknown hint regime {config.hints!r}; choose one of {', '.join(HINT_REGIMES)}")
     if config.mode not in MODES:
         raise UserError(f"unknown mode {config.mode!r}; choose one of {', '.join(MODES)}")
+    if not config.llm_timeout_s > 0:
+        raise UserError(f"--llm-timeout must be a positive number of seconds, got {config.llm_timeout_s}")
     if config.parallel < 1:
         raise UserError(f"--parallel must be at least 1, got {config.parallel}")
     if config.max_nodes is not None and config.max_nodes < 1:

@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable
 
-from sessions.events import Event, LLMRequest, LLMResponse
+from sessions.events import Event, LLMRequest, LLMResponse, Note
 from speedrun_tui.errors import UserError
 
 _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
@@ -106,7 +106,7 @@ class LLMClient:
         call_id = uuid.uuid4().hex[:12]
         self._emit(LLMRequest(node=node, call_id=call_id, model=self.label, purpose=purpose, messages=messages))
         try:
-            reply = self._with_retries(messages)
+            reply = self._with_retries(messages, node)
         except LLMError as err:
             self._emit(LLMResponse(node=node, call_id=call_id, error=str(err)))
             raise
@@ -118,7 +118,7 @@ class LLMClient:
         if self.on_event is not None:
             self.on_event(event)
 
-    def _with_retries(self, messages: list[dict]) -> LLMReply:
+    def _with_retries(self, messages: list[dict], node: int | None) -> LLMReply:
         litellm = load_litellm()
         transient = (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
                      litellm.APIConnectionError, litellm.Timeout, litellm.BadGatewayError)
@@ -130,6 +130,8 @@ class LLMClient:
                     raise LLMError(_one_line(f"{self.label}: {type(err).__name__} after "
                                              f"{attempt + 1} tries: {err}")) from err
                 delay = min(60.0, self.backoff_s * 2**attempt) * (0.5 + random.random() / 2)
+                self._emit(Note(node=node, level="warning", text=_one_line(
+                    f"{self.label}: {type(err).__name__}; retry {attempt + 1} of {self.retries} in {delay:.1f} s")))
                 if self.cancel.wait(delay):
                     raise LLMError(f"{self.label}: cancelled while waiting to retry") from err
             except litellm.AuthenticationError as err:
@@ -152,7 +154,7 @@ class LLMClient:
         latency = time.perf_counter() - started
         usage = getattr(response, "usage", None)
         return LLMReply(
-            text=response.choices[0].message.content or "",
+            text=_valid_text(response.choices[0].message.content or ""),
             tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
             tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
             cost_usd=_cost(litellm, response),
@@ -165,6 +167,12 @@ def _cost(litellm, response) -> float:
         return float(litellm.completion_cost(completion_response=response) or 0.0)
     except Exception:  # models without a price entry (local servers, built-ins)
         return 0.0
+
+
+def _valid_text(text: str) -> str:
+    """The reply as text every later step can encode: lone surrogates (half characters a broken
+    server sent as JSON escapes) become `?`, or they would poison each prompt that quotes them."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 # litellm prefixes provider errors with its own class names: "litellm.BadRequestError: XException - ".

@@ -133,7 +133,8 @@ def run_in_thread(controller: Controller) -> tuple[threading.Thread, dict]:
 class FakeOpenAI:
     """An OpenAI-compatible /v1/chat/completions server on 127.0.0.1, run in a thread.
 
-    `script` lists what each request gets: a reply text (200), or an int HTTP status (an error).
+    `script` lists what each request gets: a reply text (200), an int HTTP status (an error), or a
+    callable that gets the request handler and answers itself.
     Once the script is used up, the last entry repeats. Requests are kept in `requests`.
     """
 
@@ -151,6 +152,8 @@ class FakeOpenAI:
                 owner.requests.append({"path": self.path, "body": body,
                                        "authorization": self.headers.get("Authorization")})
                 step = owner.script.pop(0) if len(owner.script) > 1 else owner.script[0]
+                if callable(step):  # a hostile server: the step answers the request itself
+                    return step(self)
                 if isinstance(step, int):
                     payload = {"error": {"message": f"status {step}", "type": "server_error"}}
                     status = step
