@@ -14,6 +14,9 @@ def register(sub) -> None:
     parser.add_argument("--timeout", metavar="S", default="3600", help="kill the run after S seconds (default 3600)")
     parser.add_argument("--python", metavar="PY", help="interpreter for the script (default: this one)")
     parser.add_argument("--workdir", metavar="DIR", help="run folder (default: a fresh one under runs/)")
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits", "off"), default="off",
+                        help="confine the script (runner/sandbox.py): bwrap, rlimits, or auto (bwrap when it works "
+                        "here, else rlimits); default off: it is your own script")
     parser.add_argument("--json", action="store_true",
                         help="print the RunResult as one JSON line on stdout (log lines go to stderr)")
     parser.set_defaults(handler=_exec)

@@ -34,7 +34,7 @@ from speedrun_tui.errors import UserError
 def run_exec(args) -> int:
     spec = RunSpec(script=Path(args.script), target_loss=_number(args.target, "--target"),
                    timeout_s=_number(args.timeout, "--timeout"), python=_interpreter(args.python),
-                   workdir=Path(args.workdir) if args.workdir else None)
+                   workdir=Path(args.workdir) if args.workdir else None, sandbox=args.sandbox)
     spec.check()
     view = ExecView(json_mode=args.json, target=spec.target_loss)
     with view, _ctrl_c_cancels() as cancel:
