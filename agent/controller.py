@@ -78,6 +78,7 @@ class Controller:
         self._guard_runs()
         self.budget = config.max_nodes or default_budget(config.model) or BENCHMARK_BUDGET
         self.applied: set[int] = set()
+        self.unscored: set[int] = set()
         self.replies_used = 0
         from speedrun_tui import __version__
 
@@ -122,6 +123,9 @@ class Controller:
         self.replies_used = sum(1 for e in events if e.kind == "llm_response" and not e.error
                                 and purposes.get(e.call_id) in REPLAYED_PURPOSES)
         self.applied = {e.node for e in events if e.kind == "edit_applied"}
+        # Killed between a run's end and its score: scored first thing on resume (re-evaluation included).
+        self.unscored = ({e.node for e in events if e.kind == "run_finished"}
+                         - {e.node for e in events if e.kind == "node_scored"})
         self.session_id = session_id
         self.state = state
         self.store.resume_session(session_id)
@@ -200,6 +204,8 @@ class Controller:
         status, reason = "finished", ""
         try:
             self._emit(Note(text=f"sandbox: {self.sandbox.description}"))
+            for nid in sorted(self.unscored):
+                self._score(nid, self.state.nodes[nid].result)
             if self.mode != "human":
                 self._llm()  # a missing key or model file shows now, before the start code runs
             self._run_root()

@@ -252,3 +252,38 @@ def test_processes_helper_sees_a_live_process(tmp_path):
         proc.wait()
     assert processes_running(str(marker)) == []
 
+
+
+KILLED_AFTER_RUN = """
+import os, sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from agent_helpers import config, open_controller
+tmp, replies = Path(sys.argv[1]), Path(sys.argv[2])
+controller, store = open_controller(tmp, config(replies, max_nodes=2))
+
+def die_after_the_run(event):
+    if event.kind == "run_finished" and event.node == 1:
+        store.flush()
+        os._exit(9)  # the run's end is committed, its score is not
+
+controller.subscribe(die_after_the_run)
+controller.run()
+"""
+
+
+def test_a_run_that_finished_just_before_the_kill_is_scored_on_resume_not_rerun(tmp_path):
+    replies = write_script(tmp_path, [speedup(0.5), speedup(0.8)])
+    child = subprocess.run([sys.executable, "-c", KILLED_AFTER_RUN.format(tests=str(TESTS)), str(tmp_path),
+                            str(replies)], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 9, child.stderr[-500:]
+    db = tmp_path / "sessions.db"
+    session = only_session(db)
+    assert [e.kind for e in committed(db, session).values()][-1] == "run_finished"
+    controller, store = open_controller(tmp_path, config(replies, max_nodes=2), session_id=session)
+    score = controller.run()
+    store.close()
+    events = list(committed(db, session).values())
+    assert [e.node for e in events if e.kind == "run_started"] == [0, 1, 2]  # node 1 did not run again
+    assert sorted(e.node for e in events if e.kind == "node_scored") == [0, 1, 2]
+    assert controller.state.best_node == 1 and score.best_time_s == pytest.approx(0.45)
