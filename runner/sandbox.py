@@ -83,14 +83,15 @@ def resolve(requested: str) -> Sandbox:
     if requested == "off":
         return Sandbox("off", requested, "off: no sandbox; the candidate runs with your permissions "
                        "(API keys are still removed from its environment)")
-    problem = bwrap_problem() if requested in ("auto", "bwrap") else "not asked for"
-    if requested == "bwrap" and problem:
-        raise UserError(f"--sandbox bwrap: bubblewrap is not usable here ({problem}); "
-                        "install it (apt-get install bubblewrap) or use --sandbox rlimits or off")
+    if requested == "rlimits":
+        return Sandbox("rlimits", requested, _rlimits_description())
+    problem = bwrap_problem()
     if not problem:
         return Sandbox("bwrap", requested, _bwrap_description())
-    why = f" (bubblewrap: {problem})" if requested == "auto" else ""
-    return Sandbox("rlimits", requested, _rlimits_description() + why)
+    if requested == "bwrap":
+        raise UserError(f"--sandbox bwrap: bubblewrap is not usable here ({problem}); "
+                        "install it (apt-get install bubblewrap) or use --sandbox rlimits or off")
+    return Sandbox("rlimits", requested, f"{_rlimits_description()} (bubblewrap: {problem})")
 
 
 def confine(spec: RunSpec, workdir: Path, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -153,8 +154,9 @@ def _bwrap_args(spec: RunSpec, workdir: Path) -> list[str]:
     workdir = Path(workdir).resolve()
     readable = _readable_paths(spec)
     hidden = _hidden_dirs(spec, keep=[workdir, *readable])
+    shm = _physical_memory() // 2 if _uses_gpu(spec) else TMP_SIZE  # NCCL passes tensors through /dev/shm
     args = ["bwrap", *_namespace_args(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/dev/shm"]
+            "--perms", "1777", "--size", str(shm), "--tmpfs", "/dev/shm"]
     for device in sorted(glob.glob("/dev/nvidia*")):  # GPU runs need their devices in the new /dev
         args += ["--dev-bind", device, device]
     for folder in hidden:
@@ -246,19 +248,18 @@ def _real(path: Path) -> Path:
 
 def _give_to_nobody(workdir: Path) -> None:
     """The run folder (and the folders in it) become nobody's, so the dropped candidate may write there."""
-    for folder, dirs, _ in os.walk(workdir):
+    for folder, _, _ in os.walk(workdir):
         os.chown(folder, NOBODY, NOBODY)
-    script_copies = [p for p in Path(workdir).iterdir() if p.is_file()]
-    for file in script_copies:  # a candidate may rewrite its own copy; the harness's logs stay root's
-        if file.suffix == ".py":
-            os.chown(file, NOBODY, NOBODY)
+    for script in Path(workdir).glob("*.py"):  # a candidate may rewrite its own copy; run.log stays root's
+        os.chown(script, NOBODY, NOBODY)
 
 
 def _bwrap_description() -> str:
     who = "runs as nobody; " if os.geteuid() == 0 else "in a user namespace; "
     return ("bwrap: read-only filesystem, only the run folder writable; home, /tmp, /run, speedrun-tui's home and "
             f"the session DB hidden; no network; own PID namespace; {who}"
-            f"limits: {PROCESS_LIMIT} processes, memory {_gib(_physical_memory())}, files {_gib(FILE_LIMIT)}")
+            f"limits: {PROCESS_LIMIT} processes ({PROCESS_LIMIT_TORCHRUN} under torchrun), memory "
+            f"{_gib(_physical_memory())} (CPU runs), files {_gib(FILE_LIMIT)}")
 
 
 def _rlimits_description() -> str:
