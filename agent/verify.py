@@ -74,16 +74,14 @@ def verify_session(db_path: Path, session: str, *, repeats: int = 3, sandbox: st
                    on_repeat: Callable[[int, Repeat], None] | None = None) -> Verification:
     """Run the best node of `session` `repeats` times. `task`/`run_env` stand in for the catalog's."""
     from agent.config import SessionConfig
-    from sessions.state import SessionState
+    from sessions.replay import load_state
     from sessions.store import Store
 
     if repeats < 1:
         raise UserError(f"--repeats must be at least 1, got {repeats}")
     with Store(db_path, readonly=True) as store:
         session_id = store.resolve_session(session)
-        state = SessionState(session_id)
-        for event in store.read_events(session_id):
-            state.apply(event)
+        state = load_state(store, session_id, with_logs=False)
         if state.best_node is None:
             raise UserError(f"session {session_id} has no valid node to verify")
         node = state.nodes[state.best_node]
