@@ -224,3 +224,27 @@ def test_unknown_sandbox_is_a_one_line_error():
     with pytest.raises(UserError, match="unknown sandbox 'docker': use one of auto, bwrap, rlimits, off"):
         sandbox.resolve("docker")
     assert sandbox.resolve("off").to_json()["sandbox_active"] == "off"
+
+
+@pytest.mark.parametrize("mode", ["off", "rlimits"])
+def test_a_session_records_and_announces_its_sandbox(tmp_path, mode):
+    from agent_helpers import Recorder, config, open_controller, speedup, write_script
+
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5)]), sandbox=mode))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    controller.run()
+    store.close()
+    started = controller.state.started.config
+    assert (started["sandbox"], started["sandbox_active"]) == (mode, mode)
+    first = recorder.events[0]
+    assert first.kind == "note" and first.text == f"sandbox: {started['sandbox_description']}"
+    assert first.text.startswith(f"sandbox: {mode}")
+
+
+def test_run_cli_offers_the_sandbox_modes(capsys):
+    from speedrun_tui.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "micro/1", "--sandbox", "docker"])
+    assert "invalid choice: 'docker' (choose from 'auto', 'bwrap', 'rlimits', 'off')" in capsys.readouterr().err
