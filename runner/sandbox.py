@@ -281,7 +281,7 @@ def _limit_args(spec: RunSpec, mode: str) -> list[str]:
     memory = spec.memory_limit_mb * 2**20 if spec.memory_limit_mb else None
     if memory is None and not _uses_gpu(spec):  # CUDA maps far more address space than memory
         memory = _physical_memory()
-    if memory:
+    if memory and sys.platform != "darwin":  # macOS refuses an address-space limit
         limits.append(f"AS={memory}")
     processes = PROCESS_LIMIT_TORCHRUN if spec.launcher == "torchrun" else PROCESS_LIMIT
     if mode == "bwrap":
