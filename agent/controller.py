@@ -30,7 +30,8 @@ from agent.scaffolds import BENCHMARK_BUDGET, Action, best_valid, counted, get_s
 from records.task import HINT_REGIMES, Task
 from runner.result import RunResult
 from sessions.events import (ApprovalRequested, EditApplied, EditFailed, EditProposed, Event, HumanDecision,
-                             NodeCreated, NodeScored, Note, RunFinished, SessionFinished, SessionStarted)
+                             NodeCreated, NodeScored, Note, RunFinished, SessionFinished, SessionResumed,
+                             SessionStarted)
 from sessions.scoring import Score, score_session
 from sessions.state import SessionState
 from sessions.store import Store
@@ -129,6 +130,7 @@ class Controller:
         self.session_id = session_id
         self.state = state
         self.store.resume_session(session_id)
+        self._emit(SessionResumed(mode=stored.mode, parallel=stored.parallel))
 
     def _guard_runs(self) -> None:
         """The sandbox every run gets, and whether a claimed best is re-evaluated from its saved model."""

@@ -70,6 +70,15 @@ class SessionStarted(Event):
 
 
 @dataclass(kw_only=True)
+class SessionResumed(Event):
+    """A stopped or killed session taken up again; whatever `session_finished` said before no longer holds."""
+
+    kind: ClassVar[str] = "session_resumed"
+    mode: str
+    parallel: int = 1
+
+
+@dataclass(kw_only=True)
 class NodeCreated(Event):
     kind: ClassVar[str] = "node_created"
     parent: int | None

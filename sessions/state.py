@@ -196,6 +196,10 @@ def _note(state: SessionState, event: ev.Note) -> None:
 
 def _session_finished(state: SessionState, event: ev.SessionFinished) -> None:
     state.finished = event
+
+
+def _session_resumed(state: SessionState, event: ev.SessionResumed) -> None:
+    state.finished = None
     state.pending_approval = None
 
 
@@ -221,5 +225,6 @@ _HANDLERS = {
     ev.NodeScored.kind: _node_scored,
     ev.Note.kind: _note,
     ev.SessionFinished.kind: _session_finished,
+    ev.SessionResumed.kind: _session_resumed,
     ev.JudgeScore.kind: _judge_score,
 }
