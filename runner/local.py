@@ -13,25 +13,22 @@ import selectors
 import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 from runner.childenv import child_env
 from runner.launch import build_command
-from runner.lines import LogLine, OutputKeeper
-from runner.logparse import parse_line
-from runner.outcome import MetricTrail, summarize
+from runner.intake import RunOutput
+from runner.lines import LogLine
 from runner.pipes import READ_BYTES, LineSplitter
 from runner.process import GroupWatchdog, signal_group, spawn, wait
 from runner.result import RunResult
 from runner.sandbox import confine
 from runner.spec import RunSpec
 from runner.torchrun import hardware_string, link_data
-from runner.workspace import LOG_NAME, prepare, write_result
+from runner.workspace import prepare, write_result
 from speedrun_tui.errors import UserError
 
-STDERR_TAIL_LINES = 40
 _POLL_S = 0.1  # how often cancel and the deadline are checked
 _EOF_WAIT_S = 2.0  # after exit, how long to wait for a pipe some escaped process still holds
 _FLUSH_S = 0.5  # run.log reaches the disk at least this often (a flush per line costs a syscall)
@@ -53,11 +50,8 @@ def run_local(spec: RunSpec, on_line: Callable[[LogLine], None] | None = None,
 class _LocalRun:
     def __init__(self, spec: RunSpec, workdir: Path, on_line, cancel):
         self.spec = spec
-        self.on_line = on_line
         self.cancel = cancel
-        self.keeper = OutputKeeper(workdir / LOG_NAME, spec.keep_bytes)
-        self.trail = MetricTrail(spec.target_loss)
-        self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self.output = RunOutput(spec, workdir, on_line)
         self.killed_for: str | None = None
         self.workdir = workdir
 
@@ -65,7 +59,7 @@ class _LocalRun:
         try:
             proc = spawn(argv, cwd=self.workdir, env=env)
         except OSError as err:
-            self.keeper.finish()
+            self.output.close()
             raise UserError(f"cannot start {argv[0]}: {err.strerror or err}") from err
         start = time.monotonic()
         watchdog = GroupWatchdog(proc.pid)
@@ -76,12 +70,9 @@ class _LocalRun:
             raise
         finally:
             watchdog.release()
-        for line in self.keeper.finish():
-            self._deliver(line)
-        return summarize(self.trail.lines(), exit_code=exit_code, target_loss=self.spec.target_loss,
-                         wall_s=end - start, peak_rss_mb=peak_rss_mb,
-                         dropped_lines=self.keeper.dropped_lines,
-                         stderr_tail="\n".join(self.stderr_tail), killed_for=self.killed_for)
+        self.output.close()
+        return self.output.summarize(exit_code=exit_code, wall_s=end - start, peak_rss_mb=peak_rss_mb,
+                                     killed_for=self.killed_for)
 
     def _supervise(self, proc, start: float) -> tuple[int, float, float]:
         """Pump output, enforce timeout and cancel; (exit code, peak RSS MB, exit time)."""
@@ -122,7 +113,7 @@ class _LocalRun:
                 signal_group(proc.pid, signal.SIGKILL)
                 kill_at = math.inf
             if now - flushed_at > _FLUSH_S:
-                self.keeper.flush()
+                self.output.flush()
                 flushed_at = now
 
     def _read(self, selector: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
@@ -143,18 +134,7 @@ class _LocalRun:
 
     def _take(self, stream: str, texts: list[str]) -> None:
         for text in texts:
-            metric = parse_line(text) if stream == "stdout" else None
-            if metric is not None:
-                self.trail.add(metric)
-            if stream == "stderr":
-                self.stderr_tail.append(text[:1000])
-            kept = self.keeper.offer(LogLine(text, stream, metric))
-            if kept is not None:
-                self._deliver(kept)
-
-    def _deliver(self, line: LogLine) -> None:
-        if self.on_line is not None:
-            self.on_line(line)
+            self.output.take(stream, text)
 
 
 def _wait_exit(proc, exit_info: list, exit_w: int) -> None:

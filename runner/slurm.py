@@ -15,22 +15,19 @@ import math
 import threading
 import time
 import tomllib
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from runner.lines import LogLine, OutputKeeper
-from runner.logparse import parse_line
-from runner.outcome import MetricTrail, summarize
+from runner.intake import RunOutput
+from runner.lines import LogLine
 from runner.result import RunResult
 from runner.slurm_job import JobOutcome, run_job
 from runner.spec import RunSpec
 from runner.torchrun import link_data
-from runner.workspace import LOG_NAME, prepare, write_result
+from runner.workspace import prepare, write_result
 from speedrun_tui.errors import UserError
 
-STDERR_TAIL_LINES = 40
 TIME_LIMIT_MARGIN_MIN = 10  # queue-side start-up (imports, compile) beyond the run's own timeout
 CANCEL_WAIT_S = 60.0  # after scancel, how long to wait for Slurm to report the job ended
 _READ_CHUNK = 1 << 20
@@ -160,15 +157,13 @@ class _Follow:
     """Streams one job's log files through the parser and the output cap until the job ends."""
 
     def __init__(self, job, spec: RunSpec, workdir: Path, on_line):
-        self.job, self.spec, self.workdir, self.on_line = job, spec, workdir, on_line
-        self.keeper = OutputKeeper(workdir / LOG_NAME, spec.keep_bytes)
-        self.trail = MetricTrail(spec.target_loss)
-        self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self.job, self.spec, self.workdir = job, spec, workdir
+        self.output = RunOutput(spec, workdir, on_line, not_stderr_of_script=_OUR_PREFIXES)
         self.tails = {"stdout": _Tail(job.paths.stdout), "stderr": _Tail(job.paths.stderr)}
         self.start = time.monotonic()
 
     def announce(self, text: str) -> None:
-        self._take("stderr", text)
+        self.output.take("stderr", text)
 
     def until_done(self, cancel: threading.Event | None, poll_s: float) -> bool:
         """Poll until the job ends; True when `cancel` stopped it."""
@@ -186,15 +181,12 @@ class _Follow:
 
     def result(self, cancelled: bool) -> RunResult:
         outcome = _outcome(self.job)
-        for line in self.keeper.finish():
-            self._deliver(line)
+        self.output.close()
         killed_for = "cancelled" if cancelled else (outcome.killed_for if outcome else None)
-        result = summarize(
-            self.trail.lines(), exit_code=outcome.exit_code if outcome else None,
-            target_loss=self.spec.target_loss,
+        result = self.output.summarize(
+            exit_code=outcome.exit_code if outcome else None,
             wall_s=outcome.wall_s if outcome else time.monotonic() - self.start,
-            peak_rss_mb=outcome.peak_rss_mb if outcome else 0.0, dropped_lines=self.keeper.dropped_lines,
-            stderr_tail="\n".join(self.stderr_tail), killed_for=killed_for)
+            peak_rss_mb=outcome.peak_rss_mb if outcome else 0.0, killed_for=killed_for)
         if outcome is None and killed_for is None:
             state = _state(self.job)
             result.status, reason = slurm_status(state) or ("crashed", f"the job ended without a result ({state})")
@@ -206,22 +198,8 @@ class _Follow:
     def _drain(self, final: bool) -> None:
         for stream, tail in self.tails.items():
             for text in tail.lines(final):
-                self._take(stream, text)
-        self.keeper.flush()
-
-    def _take(self, stream: str, text: str) -> None:
-        metric = parse_line(text) if stream == "stdout" else None
-        if metric is not None:
-            self.trail.add(metric)
-        if stream == "stderr" and not text.startswith(_OUR_PREFIXES):
-            self.stderr_tail.append(text[:1000])
-        kept = self.keeper.offer(LogLine(text, stream, metric))
-        if kept is not None:
-            self._deliver(kept)
-
-    def _deliver(self, line: LogLine) -> None:
-        if self.on_line is not None:
-            self.on_line(line)
+                self.output.take(stream, text)
+        self.output.flush()
 
 
 def _ended_badly(job) -> bool:
