@@ -88,6 +88,7 @@ class Controller:
             start_time_s=self.task.start_time_s or None, target_time_s=self.task.target_time_s or None,
             target_loss=self.task.target_loss, version=__version__,
             config={**config.to_json(), "budget": self.budget, "model_label": model_label(config.model),
+                    "start_time_std_s": self.task.start_time_std_s,
                     **self.sandbox.to_json()})
         self.start_sha = self.store.put_blob(self.start_code)
         self.session_id = self.store.new_session(started)

@@ -49,6 +49,9 @@ class Calibration:
     def mean_s(self, slug: str) -> float | None:
         return next((r.mean_s for r in self.rungs if r.id == slug), None)
 
+    def std_s(self, slug: str) -> float | None:
+        return next((r.std_s for r in self.rungs if r.id == slug), None)
+
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration | None:
     """The calibration file, or None when there is none yet."""

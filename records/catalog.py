@@ -59,6 +59,7 @@ def micro_tasks() -> list[Task]:
             start_time_s=start_s or 0.0,
             target_time_s=goal_s or 0.0,
             target_loss=target_loss,
+            start_time_std_s=(calibration.std_s(start.slug) or 0.0) if calibration else 0.0,
             hint_files={level: folder / name for level, name in HINT_FILES.items() if (folder / name).is_file()},
             reference_diff_file=folder / DIFF_FILE if (folder / DIFF_FILE).is_file() else None,
             available=calibrated,

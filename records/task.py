@@ -42,6 +42,9 @@ class Task:
     start_time_s: float
     target_time_s: float
     target_loss: float
+    # Seed-to-seed spread of the start time where it was calibrated: a node is "improved"
+    # only when it beats the start by more than this.
+    start_time_std_s: float = 0.0
     hint_files: dict[str, Path] = field(default_factory=dict)  # level -> file
     reference_diff_file: Path | None = None
     launcher: Literal["python", "torchrun"] = "python"
