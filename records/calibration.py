@@ -21,7 +21,7 @@ from records.ladder import MICRO_DIR, RUNGS, Rung
 from speedrun_tui.errors import UserError
 
 CALIBRATION_FILE = MICRO_DIR / "calibration.json"
-DEFAULT_TARGET_LOSS = 1.8
+DEFAULT_TARGET_LOSS = 1.78
 DEFAULT_THREADS = 1
 RUN_TIMEOUT_S = 1800.0
 

@@ -32,7 +32,7 @@ class Hyperparameters:
     d_model: int = 128
     seq_len: int = 256
     batch_size: int = 16
-    num_iterations: int = 900
+    num_iterations: int = 1200
     warmup_iters: int = 50
     learning_rate: float = 4e-3
     min_lr_frac: float = 0.1

@@ -1,8 +1,9 @@
-"""Micro record 9: a tighter logit softcap and a cooldown that stops at 10 %.
+"""Micro record 8: U-net skip connections and higher learning rates.
 
-Mirrors modded-nanogpt records #18 and #19. The softcap on the logits drops from
-30 to 15, and the cooldown decays the learning rates to a tenth of their peak
-instead of to zero, so the last steps still make progress.
+Mirrors modded-nanogpt record #11. The first half of the blocks is an encoder
+whose outputs are saved; the second half, the decoder, adds them back in reverse
+order (last saved, first used), each with a learned weight. The shortcuts carry
+early features straight to the late layers, which lets every learning rate rise.
 
 Prints modded-nanogpt log lines; `train_time` excludes validation. Run settings
 come from SPEEDRUN_* environment variables (see records/micro/README.md).
@@ -41,8 +42,7 @@ class Hyperparameters:
     muon_momentum_start: float = 0.85
     momentum_warmup_iters: int = 300
     scalar_lr: float = 1.5e-2
-    logit_softcap: float = 15.0
-    final_lr_frac: float = 0.1
+    logit_softcap: float = 30.0
     val_tokens: int = 16384
     val_every: int = 10
 
@@ -137,14 +137,15 @@ class CausalSelfAttention(nn.Module):
         self.rotary = Rotary(d_model // n_head, seq_len)
         self.value_mix = nn.Parameter(torch.tensor(0.5))
 
-    def forward(self, x, ve):
+    def forward(self, x, v1):
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)
-        v = (1 - self.value_mix) * v + self.value_mix * ve  # this layer's value embedding
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        v1 = v if v1 is None else v1  # the first layer's values, shared with every later layer
+        v = (1 - self.value_mix) * v + self.value_mix * v1
         q, k = self.rotary(norm(q)), self.rotary(norm(k))
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)), v1
 
 
 class MLP(nn.Module):
@@ -164,17 +165,17 @@ class Block(nn.Module):
         self.mlp = MLP(d_model)
         self.embed_mix = nn.Parameter(torch.tensor([1.0, 0.0]))
 
-    def forward(self, x, ve, x0):
+    def forward(self, x, v1, x0):
         x = self.embed_mix[0] * x + self.embed_mix[1] * x0  # shortcut from the embedding
-        x = x + self.attn(norm(x), ve)
-        return x + self.mlp(norm(x))
+        y, v1 = self.attn(norm(x), v1)
+        x = x + y
+        return x + self.mlp(norm(x)), v1
 
 
 class GPT(nn.Module):
     def __init__(self, a):
         super().__init__()
         self.wte = nn.Embedding(a.vocab_size, a.d_model)
-        self.value_embeds = nn.ModuleList([nn.Embedding(a.vocab_size, a.d_model) for _ in range(a.n_layer)])
         self.blocks = nn.ModuleList([Block(a.d_model, a.n_head, a.seq_len) for _ in range(a.n_layer)])
         self.n_encoder = a.n_layer // 2
         self.skip_weights = nn.Parameter(torch.ones(a.n_layer - self.n_encoder))
@@ -191,11 +192,11 @@ class GPT(nn.Module):
 
     def forward(self, idx, targets):
         x = x0 = norm(self.wte(idx))
-        skips = []
+        v1, skips = None, []
         for i, block in enumerate(self.blocks):
             if i >= self.n_encoder:  # decoder: add the mirrored encoder output back
                 x = x + self.skip_weights[i - self.n_encoder] * skips.pop()
-            x = block(x, self.value_embeds[i](idx), x0)
+            x, v1 = block(x, v1, x0)
             if i < self.n_encoder:
                 skips.append(x)
         logits = self.lm_head(norm(x))
@@ -245,7 +246,7 @@ class Muon(torch.optim.Optimizer):
 
 hidden_matrices = [p for p in model.blocks.parameters() if p.dim() == 2]
 adam_groups = [
-    dict(params=[model.wte.weight, *model.value_embeds.parameters()], lr=args.embed_lr),
+    dict(params=[model.wte.weight], lr=args.embed_lr),
     dict(params=[model.lm_head.weight], lr=args.head_lr),
     dict(params=[p for p in model.parameters() if p.dim() < 2], lr=args.scalar_lr),
 ]
@@ -261,8 +262,7 @@ for opt in optimizers:
 def lr_scale(step):
     if step < args.warmup_iters:
         return (step + 1) / args.warmup_iters
-    cooldown = min(1.0, (args.num_iterations - step) / args.cooldown_iters)
-    return args.final_lr_frac + (1 - args.final_lr_frac) * cooldown
+    return min(1.0, (args.num_iterations - step) / args.cooldown_iters)
 
 
 # -----------------------------------------------------------------------------
@@ -312,7 +312,7 @@ class Stopwatch:
 
 watch = Stopwatch(run.clock or ("wall" if device.type == "cuda" else "cpu"))
 n_params = sum(p.numel() for p in model.parameters())
-print(f"micro record 9 | params {n_params:,} | device {device} | threads {torch.get_num_threads()} | seed {run.seed}")
+print(f"micro record 8 | params {n_params:,} | device {device} | threads {torch.get_num_threads()} | seed {run.seed}")
 
 # -----------------------------------------------------------------------------
 # Training loop
@@ -332,7 +332,8 @@ for step in range(args.num_iterations + 1):
     if last_step:
         break
     x, y = sampler.next_batch()
-    loss = model(x, y)
+    with torch.autocast(device.type, dtype=torch.bfloat16):  # matmuls in bfloat16, weights stay fp32
+        loss = model(x, y)
     loss.backward()
     warm = min(step / args.momentum_warmup_iters, 1.0)
     for group in optimizers[1].param_groups:
