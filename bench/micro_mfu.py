@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +36,7 @@ def training_flops_per_step() -> float:
 
 def matmul_peak(threads: int) -> tuple[float, str]:
     """Best fp32 matmul FLOP/s over a few shapes, and the shape that gave it."""
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
     import torch
 
     torch.set_num_threads(threads)
