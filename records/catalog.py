@@ -68,6 +68,17 @@ def micro_tasks() -> list[Task]:
     return tasks
 
 
+def why_not_ready(task: Task) -> str:
+    """"" when `task` can run here now; else the reason, naming the command that fixes it."""
+    if not task.available:
+        return task.unavailable_reason
+    try:
+        task_env(task)
+    except UserError:  # the data is not prepared yet
+        return f"no data yet: run `speedrun-tui data {'fineweb' if task.track == 'nanogpt' else 'micro'}`"
+    return ""
+
+
 def task_env(task: Task, *, seed: int = 0, threads: int | None = None, device: str = "cpu",
              save_model: Path | None = None) -> dict[str, str]:
     """The child environment a run of `task` needs: data paths, seed, device, threads, target."""

@@ -61,11 +61,11 @@ async def test_start_explains_what_is_missing(tmp_path, no_keys):
         assert notices(app) == ["choose a task first"]
         app.clear_notifications()
         await pilot.pause(0.2)  # the toast is gone, so the click lands on the button
-        screen.query_one("#task", Select).value = "micro/1"  # not calibrated in a fresh home
+        screen.query_one("#task", Select).value = "micro/1"  # a fresh home has no micro data yet
         await pilot.click("#start")
         await wait_for(pilot, lambda: notices(app), what="a notice")
         assert "task micro/1 is not ready" in notices(app)[0]
-        assert "calibrate" in notices(app)[0]
+        assert "speedrun-tui data micro" in notices(app)[0]
         assert not isinstance(app.screen, SessionScreen)
 
 

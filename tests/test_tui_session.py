@@ -262,7 +262,7 @@ async def test_human_mode_edit_then_run(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("task, message", [("micro/99", "unknown task 'micro/99'"),
-                                           ("micro/1", "task micro/1 is not available")])
+                                           ("micro/1", "micro data is missing")])
 def test_run_with_bad_input_is_one_line_before_any_screen(tmp_path, task, message):
     import subprocess
 

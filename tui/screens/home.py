@@ -100,9 +100,9 @@ class HomeScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _load(self) -> None:
-        from records.catalog import list_tasks
+        from records.catalog import list_tasks, why_not_ready
 
-        tasks = list_tasks()
+        tasks = [(task, why_not_ready(task)) for task in list_tasks()]
         infos = []
         if self.db_path.exists():
             from sessions.store import Store
@@ -114,14 +114,14 @@ class HomeScreen(Screen):
     def _loaded(self, tasks: list, infos: list) -> None:
         table = self.query_one("#tasks", DataTable)
         table.clear()
-        for task in tasks:
-            status = Text("ready", style="green") if task.available else Text(task.unavailable_reason, style="dim")
+        for task, reason in tasks:
+            status = Text(reason, style="dim") if reason else Text("ready", style="green")
             table.add_row(task.id, status, _secs(task.start_time_s), _secs(task.target_time_s),
                           ",".join(task.hint_levels) or "-", task.title, key=task.id)
-        choices = [(task.id, task.id) for task in tasks]
+        choices = [(task.id, task.id) for task, _ in tasks]
         picker = self.query_one("#task", Select)
         picker.set_options(choices)
-        ready = [task.id for task in tasks if task.available]
+        ready = [task.id for task, reason in tasks if not reason]
         if ready and picker.is_blank():
             picker.value = ready[0]
         self._show_sessions(infos)
@@ -216,13 +216,13 @@ class HomeScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="start")
     def _check_and_open(self, config: SessionConfig) -> None:
-        from records.catalog import get_task
+        from records.catalog import get_task, why_not_ready
         from tui.screens.session import check_model_key
 
         try:
             task = get_task(config.task_id)
-            if not task.available:
-                raise UserError(f"task {task.id} is not ready: {task.unavailable_reason}")
+            if reason := why_not_ready(task):
+                raise UserError(f"task {task.id} is not ready: {reason}")
             check_model_key(config)
         except UserError as err:
             self.app.call_from_thread(self.notify, str(err), severity="error", timeout=10)
