@@ -24,7 +24,7 @@ from agent.editblocks import unified_diff
 from agent.llm import LLMClient, LLMError
 from agent.models import REPLAYED_PURPOSES, default_budget, make_client, model_label
 from agent.prompts import (PromptContext, debug_messages, draft_messages, improve_messages,
-                           question_messages, revision)
+                           question_messages, revision, with_steering)
 from agent.proposals import MAX_REFLECTIONS, Proposal, Proposer
 from agent.scaffolds import BENCHMARK_BUDGET, Action, best_valid, counted, get_scaffold, next_actions
 from records.task import HINT_REGIMES, Task
@@ -56,6 +56,7 @@ class Controller:
         self._permits = 0
         self._stopping = threading.Event()
         self._decisions: queue.Queue[tuple[Decision, str]] = queue.Queue()
+        self._steers: list[str] = []  # steering given between edits, for the next prompt
         self._approval = threading.Lock()  # one pending approval at a time
         self._cancels: dict[int, threading.Event] = {}
         self._client: LLMClient | None = None
@@ -191,9 +192,15 @@ class Controller:
         threading.Thread(target=self._emit, args=(Note(text=f"mode: {old} -> {mode}"),), daemon=True).start()
 
     def decide(self, decision: Decision) -> None:
-        """Answer the pending approval (thread-safe); `ask` decisions are questions, answered aside."""
+        """Answer the pending approval (thread-safe); `ask` decisions are questions, answered aside.
+
+        A steer while no edit waits is kept for the next prompt the model gets."""
         if decision.kind == "ask":
             self.ask(decision.text)
+        elif decision.kind == "steer" and self.state.pending_approval is None:
+            with self._lock:
+                self._steers.append(decision.text)
+                self._emit(HumanDecision(decision="steer", text=decision.text))
         else:
             self._decisions.put((decision, "human"))
 
@@ -588,11 +595,14 @@ class Controller:
         with self._lock:
             nodes = dict(self.state.nodes)
             log_tail = list(self.state.logs.get(action.parent, []))[-20:]
+            steers, self._steers = self._steers, []
         if action.stage == "draft":
-            return draft_messages(self._context(), parent_code, nodes)
-        if action.stage == "debug":
-            return debug_messages(self._context(), parent_code, nodes, action.parent, log_tail)
-        return improve_messages(self._context(), parent_code, nodes, action.parent)
+            messages = draft_messages(self._context(), parent_code, nodes)
+        elif action.stage == "debug":
+            messages = debug_messages(self._context(), parent_code, nodes, action.parent, log_tail)
+        else:
+            messages = improve_messages(self._context(), parent_code, nodes, action.parent)
+        return with_steering(messages, steers)
 
     def _llm(self) -> LLMClient:
         with self._client_lock:

@@ -144,6 +144,15 @@ def revision(messages: list[dict], reply: str, *, steer: str = "", rejected: boo
     return [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": ask}]
 
 
+def with_steering(messages: list[dict], steers: list[str]) -> list[dict]:
+    """The prompt with what the person asked for between edits, as the last thing the model reads."""
+    if not steers:
+        return messages
+    asked = "\n".join(f"- {text}" for text in steers)
+    last = messages[-1]
+    return [*messages[:-1], {**last, "content": last["content"] + f"\n\n## The person steering this session asks\n\n{asked}\n\nMake this edit follow it."}]
+
+
 def question_messages(ctx: PromptContext, code: str, nodes: dict[int, Node], question: str) -> list[dict]:
     history = "\n".join(node_line(n) for n in sorted(nodes.values(), key=lambda n: n.id))
     content = (hints_section(ctx.hints) + f"## Session so far\n\n{history or '(nothing run yet)'}\n\n"

@@ -85,3 +85,26 @@ def test_ask_is_answered_without_an_edit(tmp_path):
     thread.join(60)
     assert outcome["score"].best_time_s == pytest.approx(0.45)
     store.close()
+
+
+def test_a_steer_between_edits_goes_into_the_next_prompt(tmp_path):
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5)] * 2), mode="auto",
+                                                         max_nodes=2))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    steered = []
+
+    def steer_after_root(event):  # while node 0 runs, nothing waits for approval
+        if event.kind == "run_started" and event.node == 0 and not steered:
+            steered.append(True)
+            controller.decide(Decision("steer", "try a longer warmup"))
+
+    controller.subscribe(steer_after_root)
+    score = controller.run()
+    store.close()
+
+    first, second = [e for e in recorder.kinds("llm_request") if e.purpose == "draft"]
+    assert "try a longer warmup" in first.messages[-1]["content"]
+    assert "try a longer warmup" not in second.messages[-1]["content"]  # said once, used once
+    assert [(e.decision, e.text) for e in recorder.kinds("human_decision")] == [("steer", "try a longer warmup")]
+    assert score.intervention_counts["steer"] == 1

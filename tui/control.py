@@ -15,7 +15,7 @@ from tui.slash import Command
 # Commands each UI handles itself (they need an editor, a screen, or the UI's exit).
 UI_COMMANDS = {"edit", "help", "quit"}
 DECISION_COMMANDS = {"approve", "reject", "steer"}
-NOTHING_PENDING = "No edit is waiting for approval (steering and rejecting answer a proposed edit)."
+NOTHING_PENDING = "No edit is waiting for approval (approve, reject and edit answer a proposed edit)."
 
 
 class ControllerLike(Protocol):
@@ -74,10 +74,16 @@ class SessionControl:
     def run(self, command: Command, *, pending: bool) -> str:
         """Carry out a controller command; returns a line saying what was done.
 
-        `pending`: whether an approval waits. The controller drops answers given while
-        nothing is asked, so they are refused here, where the person can be told.
+        `pending`: whether an approval waits. The controller drops approvals and rejections
+        given while nothing is asked, so they are refused here, where the person can be told;
+        a steer then goes into the next edit's prompt.
         """
         name, arg = command.name, command.arg
+        if name == "steer" and not pending:
+            if not arg:
+                return "usage: /steer TEXT"
+            self.decide(Decision(name, arg))
+            return f"noted for the next edit: {arg}"
         if name in DECISION_COMMANDS:
             if not pending:
                 return NOTHING_PENDING
