@@ -29,7 +29,9 @@ class Status:
 
 def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: float, activity: str) -> Status:
     started = state.started
-    budget = (started.config.get("max_nodes") if started else None) or DEFAULT_NODE_BUDGET
+    # "budget" is what the controller settled on (max_nodes, or the model's default: 1 for reference).
+    config = started.config if started else {}
+    budget = config.get("budget") or config.get("max_nodes") or DEFAULT_NODE_BUDGET
     begin = started.ts if started else now
     return Status(
         task=started.task if started else "-",
