@@ -9,7 +9,7 @@ import pytest
 
 from records import microdata
 from records.calibration import load_calibration
-from records.catalog import get_task, list_tasks, micro_env, task_env
+from records.catalog import get_task, list_tasks, micro_env, task_env, why_not_ready
 from records.ladder import DIFF_FILE, HINT_FILES, RUNGS, hints_dir, reference_diff
 from records.microdata import build_micro, fetch_sdist, load_micro
 from records.shards import HEADER_BYTES, verify_shard
@@ -185,3 +185,12 @@ def test_calibrate_command_writes_times_per_rung(tmp_path, monkeypatch, capsys):
     assert rung.id == RUNGS[0].slug and len(rung.times_s) == 2 and rung.mean_s > 0
     assert calibration.target_loss == 5.0 and calibration.seeds == 2
     assert os.path.basename(str(out)) in capsys.readouterr().out
+
+
+def test_tasks_carry_the_calibrated_spread_and_say_when_data_is_missing():
+    calibration = load_calibration()
+    tasks = list_tasks("micro")
+    for k, task in enumerate(tasks, start=1):
+        assert task.start_time_std_s == calibration.std_s(RUNGS[k - 1].slug) > 0
+    # The test home is fresh: calibrated, but no shards yet, and the reason names the fix.
+    assert why_not_ready(tasks[0]) == "no data yet: run `speedrun-tui data micro`"
