@@ -165,6 +165,11 @@ class Controller:
             self._paused = False
             self._gate.notify_all()
 
+    @property
+    def paused(self) -> bool:
+        """Whether new nodes wait for resume() or step() (after a step, once its node has started)."""
+        return self._paused
+
     def stop(self) -> None:
         """Cancel what runs and end the session as `stopped`; it can be resumed later."""
         self._stopping.set()

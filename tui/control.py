@@ -22,6 +22,7 @@ class ControllerLike(Protocol):
     """The part of agent.controller.Controller a UI drives."""
 
     session_id: str
+    paused: bool
 
     def decide(self, decision: Decision) -> None: ...
     def ask(self, question: str) -> None: ...
@@ -37,7 +38,6 @@ class SessionControl:
     def __init__(self, controller: ControllerLike, mode: str):
         self.controller = controller
         self.mode = mode
-        self.paused = False
 
     def decide(self, decision: Decision) -> None:
         if decision.kind == "approve_all":
@@ -47,14 +47,16 @@ class SessionControl:
     def ask(self, question: str) -> None:
         self.controller.ask(question)
 
+    @property
+    def paused(self) -> bool:
+        return self.controller.paused
+
     def step(self) -> None:
-        self.paused = True  # one more node goes through, then the controller holds again
-        self.controller.step()
+        self.controller.step()  # one more node goes through, then the controller holds again
 
     def toggle_pause(self) -> bool:
         """Pause or resume; returns whether the session is now paused."""
-        self.paused = not self.paused
-        (self.controller.pause if self.paused else self.controller.resume)()
+        (self.controller.resume if self.paused else self.controller.pause)()
         return self.paused
 
     def set_mode(self, mode: str) -> None:
