@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, Select
+from reliability_helpers import processes_running
+from textual.widgets import DataTable, Input, Log, Select
 
+from records.microdata import build_micro
 from sessions import events as ev
 from sessions.store import Store
 from tui.app import SpeedrunApp
@@ -13,6 +15,8 @@ from tui.screens.replay import ReplayScreen
 from tui.screens.scores import ScoresScreen
 from tui.screens.session import SessionScreen
 from tui.widgets.fsrbars import bar
+from speedrun_tui.home import runs_dir
+from tests.records_helpers import write_corpus
 from tui_helpers import SessionWriter, notices, screen_text, wait_for, write_demo_session
 
 SIZE = (130, 38)
@@ -67,6 +71,51 @@ async def test_start_explains_what_is_missing(tmp_path, no_keys):
         assert "task micro/1 is not ready" in notices(app)[0]
         assert "speedrun-tui data micro" in notices(app)[0]
         assert not isinstance(app.screen, SessionScreen)
+
+
+async def training_then_quit(pilot, session: SessionScreen) -> str:
+    """Wait for the micro rung's first step line, then quit the session screen mid-run."""
+    log = session.query_one(Log)
+    await wait_for(pilot, lambda: any(line.startswith("step:") for line in log.lines), timeout=120,
+                   what="the rung's first step")
+    assert processes_running(str(runs_dir()))  # the rung trains in the session's run folder
+    await pilot.press("q")
+    await wait_for(pilot, lambda: not session.is_attached, timeout=30, what="the session screen to close")
+    return session.state.session_id
+
+
+@pytest.mark.asyncio
+async def test_the_form_starts_a_real_micro_session_and_R_resumes_it(tmp_path, no_keys):
+    build_micro([write_corpus(tmp_path)], log=lambda _line: None)
+    db = tmp_path / "sessions.db"
+    app, home = home_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: home.query_one("#tasks", DataTable).row_count, what="the catalog")
+        home.query_one("#task", Select).value = "micro/1"
+        home.query_one("#mode", Select).value = "auto"
+        assert home.query_one("#model", Input).value == "reference"
+        await pilot.click("#start")
+        started = await wait_for(pilot, lambda: isinstance(app.screen, SessionScreen) and app.screen,
+                                 what="the session screen")
+        sid = await training_then_quit(pilot, started)
+        assert app.screen is home
+        await wait_for(pilot, lambda: sid in home.sessions, what="the new session on the home list")
+        assert home.sessions[sid].status == "unfinished"
+        table = home.query_one("#sessions", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(sid))
+        await pilot.press("R")
+        resumed = await wait_for(pilot, lambda: isinstance(app.screen, SessionScreen) and app.screen,
+                                 what="the resumed session")
+        assert await training_then_quit(pilot, resumed) == sid
+    assert processes_running(str(runs_dir())) == []  # both runs were stopped with their screens
+    with Store(db, readonly=True) as store:
+        info = next(i for i in store.list_sessions() if i.id == sid)
+        kinds = [e.kind for e in store.read_events(sid)]
+    assert (info.task, info.model, info.mode, info.scaffold, info.hints) == ("micro/1", "reference", "auto",
+                                                                             "flat", "none")
+    assert kinds.count("session_resumed") == 1 and kinds.count("run_started") == 2
+    assert kinds[kinds.index("session_resumed") - 1] == "session_finished"  # stopped, then picked up again
 
 
 @pytest.mark.asyncio
