@@ -84,9 +84,10 @@ class Controller:
         self.replies_used = 0
         from speedrun_tui import __version__
 
+        start_s, target_s = self.task.times_for_seed(config.seed)
         started = SessionStarted(
             task=self.task.id, model=config.model, scaffold=config.scaffold, hints=config.hints, mode=config.mode,
-            start_time_s=self.task.start_time_s or None, target_time_s=self.task.target_time_s or None,
+            start_time_s=start_s or None, target_time_s=target_s or None,
             target_loss=self.task.target_loss, version=__version__,
             config={**config.to_json(), "budget": self.budget, "model_label": model_label(config.model),
                     "start_time_std_s": self.task.start_time_std_s,

@@ -52,6 +52,10 @@ class Calibration:
     def std_s(self, slug: str) -> float | None:
         return next((r.std_s for r in self.rungs if r.id == slug), None)
 
+    def seed_times_s(self, slug: str) -> list[float]:
+        """The rung's time per calibration seed, seed 0 first."""
+        return next((list(r.times_s) for r in self.rungs if r.id == slug), [])
+
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration | None:
     """The calibration file, or None when there is none yet."""

@@ -60,12 +60,19 @@ def micro_tasks() -> list[Task]:
             target_time_s=goal_s or 0.0,
             target_loss=target_loss,
             start_time_std_s=(calibration.std_s(start.slug) or 0.0) if calibration else 0.0,
+            seed_times_s=_seed_times(calibration, start.slug, goal.slug),
             hint_files={level: folder / name for level, name in HINT_FILES.items() if (folder / name).is_file()},
             reference_diff_file=folder / DIFF_FILE if (folder / DIFF_FILE).is_file() else None,
             available=calibrated,
             unavailable_reason="" if calibrated else "not calibrated: run `speedrun-tui calibrate micro`",
         ))
     return tasks
+
+
+def _seed_times(calibration, start: str, goal: str) -> tuple[tuple[float, float], ...]:
+    if calibration is None:
+        return ()
+    return tuple(zip(calibration.seed_times_s(start), calibration.seed_times_s(goal)))
 
 
 def why_not_ready(task: Task) -> str:

@@ -45,6 +45,9 @@ class Task:
     # Seed-to-seed spread of the start time where it was calibrated: a node is "improved"
     # only when it beats the start by more than this.
     start_time_std_s: float = 0.0
+    # (start, target) per calibration seed, seed 0 first: a micro run's steps to target are
+    # fixed by its seed, so a session's own seed gives the truest ratio of the two times.
+    seed_times_s: tuple[tuple[float, float], ...] = ()
     hint_files: dict[str, Path] = field(default_factory=dict)  # level -> file
     reference_diff_file: Path | None = None
     launcher: Literal["python", "torchrun"] = "python"
@@ -54,6 +57,12 @@ class Task:
     @property
     def hint_levels(self) -> list[str]:
         return [level for level in HINT_LEVELS if level in self.hint_files]
+
+    def times_for_seed(self, seed: int) -> tuple[float, float]:
+        """(start, target) as calibrated for runs with `seed`; the catalog's means for another seed."""
+        if 0 <= seed < len(self.seed_times_s):
+            return self.seed_times_s[seed]
+        return self.start_time_s, self.target_time_s
 
     def start_code(self) -> str:
         return self.start_script.read_text()

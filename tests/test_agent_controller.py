@@ -1,5 +1,6 @@
 """Whole sessions in auto mode: scripted model through litellm, real store, real runs of a fake trainer."""
 
+import dataclasses
 import time
 
 import pytest
@@ -47,6 +48,21 @@ def test_flat_session_runs_root_then_drafts_and_keeps_the_best(tmp_path):
     with Store(tmp_path / "sessions.db", readonly=True) as store:
         assert "STEP_MS *= 0.9" in store.get_blob(applied.code_sha)
         assert store.session_status(controller.session_id) == "finished"
+
+
+@pytest.mark.parametrize("seed, target_s, fsr", [(1, 4.0, 0.45 / 0.54), (7, 4.5, 0.45 / 0.495)])
+def test_the_next_record_is_rescaled_by_the_ratio_calibrated_for_the_sessions_seed(tmp_path, seed, target_s, fsr):
+    """Seed 1 was calibrated (ratio 0.4); seed 7 was not, so the catalog's mean ratio (0.45) is used."""
+    task = dataclasses.replace(fake_task(tmp_path), start_time_s=10.0, target_time_s=4.5,
+                               seed_times_s=((10.0, 5.0), (10.0, 4.0)))
+    cfg = config(write_script(tmp_path, [speedup(0.5)]), seed=seed)
+    controller, store = open_controller(tmp_path, cfg, task=task)
+    score = controller.run()
+    store.close()
+    started = controller.state.started
+    assert (started.start_time_s, started.target_time_s) == (10.0, target_s)
+    assert score.times_source == "measured" and score.start_time_s == pytest.approx(0.9)
+    assert score.fsr == pytest.approx(fsr, rel=1e-3)  # (0.9 - 0.45) / (0.9 - 0.9 * ratio)
 
 
 def test_tree_improves_the_best_valid_node_three_children_per_step(tmp_path):

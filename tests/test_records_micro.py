@@ -192,5 +192,8 @@ def test_tasks_carry_the_calibrated_spread_and_say_when_data_is_missing():
     tasks = list_tasks("micro")
     for k, task in enumerate(tasks, start=1):
         assert task.start_time_std_s == calibration.std_s(RUNGS[k - 1].slug) > 0
+        start, goal = RUNGS[k - 1].slug, RUNGS[k].slug
+        assert task.times_for_seed(1) == (calibration.seed_times_s(start)[1], calibration.seed_times_s(goal)[1])
+        assert task.times_for_seed(calibration.seeds) == (task.start_time_s, task.target_time_s)  # not calibrated
     # The test home is fresh: calibrated, but no shards yet, and the reason names the fix.
     assert why_not_ready(tasks[0]) == "no data yet: run `speedrun-tui data micro`"
