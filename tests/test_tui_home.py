@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from reliability_helpers import processes_running
 from textual.widgets import DataTable, Input, Log, Select
@@ -10,7 +12,7 @@ from records.microdata import build_micro
 from sessions import events as ev
 from sessions.store import Store
 from tui.app import SpeedrunApp
-from tui.screens.home import HomeScreen, llm_key_present
+from tui.screens.home import HomeScreen, when_label, llm_key_present
 from tui.screens.replay import ReplayScreen
 from tui.screens.scores import ScoresScreen
 from tui.screens.session import SessionScreen
@@ -157,6 +159,12 @@ async def test_scores_screen_bars_and_compare_by(tmp_path):
         await pilot.press("b")
         await pilot.pause(0.1)
         assert "FSR by model across tasks" in screen_text(app)
+
+
+def test_sessions_show_the_time_today_and_the_date_before():
+    now = time.time()
+    assert when_label(now) == time.strftime("%H:%M", time.localtime(now))
+    assert when_label(now - 3 * 86400) == time.strftime("%m-%d", time.localtime(now - 3 * 86400))
 
 
 def test_bar_lengths():

@@ -133,7 +133,7 @@ class HomeScreen(Screen):
         for info in sorted(infos, key=lambda i: i.updated_ts, reverse=True):
             table.add_row(info.id, info.task, info.mode, info.model, _status(info), str(info.nodes),
                           _secs(info.best_time_s), "-" if info.fsr is None else f"{info.fsr:.3f}",
-                          time.strftime("%m-%d %H:%M", time.localtime(info.updated_ts)), key=info.id)
+                          when_label(info.updated_ts), key=info.id)
         if not infos:
             table.border_subtitle = f"none yet in {self.db_path}"
 
@@ -237,6 +237,13 @@ class HomeScreen(Screen):
 
 def _secs(value: float | None) -> str:
     return "-" if not value else f"{value:.1f}s"
+
+
+def when_label(ts: float) -> str:
+    """The time of day for today's sessions, else the date: five columns, as `ls -l` keeps it short."""
+    moment = time.localtime(ts)
+    today = time.localtime()[:3] == moment[:3]
+    return time.strftime("%H:%M" if today else "%m-%d", moment)
 
 
 def _status(info) -> Text:
