@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from records.calibration import DEFAULT_TARGET_LOSS, DEFAULT_THREADS, load_calibration
+from records.calibration import DEFAULT_TARGET_LOSS, DEFAULT_THREADS, Calibration, load_calibration
 from records.ladder import DIFF_FILE, HINT_FILES, RUNGS, hints_dir
 from records.task import Task
 from speedrun_tui.errors import UserError
@@ -69,7 +69,7 @@ def micro_tasks() -> list[Task]:
     return tasks
 
 
-def _seed_times(calibration, start: str, goal: str) -> tuple[tuple[float, float], ...]:
+def _seed_times(calibration: Calibration | None, start: str, goal: str) -> tuple[tuple[float, float], ...]:
     if calibration is None:
         return ()
     return tuple(zip(calibration.seed_times_s(start), calibration.seed_times_s(goal)))
