@@ -88,6 +88,16 @@ def open_controller(tmp_path: Path, cfg: SessionConfig, *, db: Path | None = Non
     return controller, store
 
 
+def run_session(tmp_path: Path, replies: list[str], **overrides):
+    """A whole session on the fake task with scripted `replies`: (controller, score, recorder)."""
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, replies), **overrides))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    score = controller.run()
+    store.close()
+    return controller, score, recorder
+
+
 class Recorder:
     """A subscriber that keeps every event and can wait for one."""
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 from agent_helpers import (FAKE_TRAIN, FIX_CRASH, FakeOpenAI, Recorder, config, crash, fake_task, open_controller,
-                           run_in_thread, speedup, write_script)
+                           run_in_thread, run_session, speedup, write_script)
 
 from agent.config import SessionConfig
 from agent.controller import Controller
@@ -13,15 +13,6 @@ from agent.scaffolds import SCAFFOLDS, next_actions
 from runner.result import RunResult, ValPoint
 from sessions.nodes import Node
 from sessions.store import Store
-
-
-def run_session(tmp_path, replies, **overrides):
-    controller, store = open_controller(tmp_path, config(write_script(tmp_path, replies), **overrides))
-    recorder = Recorder()
-    controller.subscribe(recorder)
-    score = controller.run()
-    store.close()
-    return controller, score, recorder
 
 
 def shape(controller):

@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from agent_helpers import FakeOpenAI, Recorder, config, open_controller, speedup, write_script
+from agent_helpers import FakeOpenAI, Recorder, open_controller, run_session, speedup
 
 from agent.config import SessionConfig
 from agent.llm import LLMClient, LLMError
@@ -27,16 +27,6 @@ RESTORE_VAL_TOKENS = "Keep them.\n\n<<<<<<< SEARCH\nval_tokens = 512\n=======\nv
 HUGE = "A very long plan. " + "x" * (5 * 2**20) + "\n"
 
 
-def run_session(tmp_path, replies, *, max_nodes=1, **overrides):
-    controller, store = open_controller(tmp_path, config(write_script(tmp_path, replies), max_nodes=max_nodes,
-                                                         **overrides))
-    recorder = Recorder()
-    controller.subscribe(recorder)
-    score = controller.run()
-    store.close()
-    return controller, recorder, score
-
-
 def failures(recorder):
     return [e for e in recorder.kinds("edit_failed")]
 
@@ -47,7 +37,7 @@ def failures(recorder):
     (OTHER_FILE, "def load_batches(path):"),
 ])
 def test_replies_without_a_usable_edit_go_back_to_the_model_and_the_next_one_runs(tmp_path, reply, reason):
-    controller, recorder, score = run_session(tmp_path, [reply, GOOD])
+    controller, score, recorder = run_session(tmp_path, [reply, GOOD])
     failed = failures(recorder)
     assert len(failed) == 1 and reason in failed[0].reason and not failed[0].rule_violation
     assert controller.state.nodes[1].status == "valid" and score.finished
@@ -59,7 +49,7 @@ def test_replies_without_a_usable_edit_go_back_to_the_model_and_the_next_one_run
     (FEWER_VAL_TOKENS, RESTORE_VAL_TOKENS, "`val_tokens` must keep its start value `4096`"),
 ])
 def test_rule_violations_are_caught_before_the_run(tmp_path, reply, fix, broken):
-    controller, recorder, score = run_session(tmp_path, [reply, fix + GOOD.split("\n\n", 1)[1]])
+    controller, score, recorder = run_session(tmp_path, [reply, fix + GOOD.split("\n\n", 1)[1]])
     failed = failures(recorder)
     assert len(failed) == 1 and failed[0].rule_violation and broken in failed[0].reason
     runs = recorder.kinds("run_started")
@@ -77,7 +67,7 @@ def test_a_target_loss_change_is_a_rule_violation(tmp_path):
 
 def test_a_5_mb_reply_is_recorded_and_the_search_goes_on(tmp_path):
     started = time.monotonic()
-    controller, recorder, score = run_session(tmp_path, [HUGE + GOOD.split("\n\n", 1)[1]])
+    controller, score, recorder = run_session(tmp_path, [HUGE + GOOD.split("\n\n", 1)[1]])
     responses = recorder.kinds("llm_response")
     assert len(responses[0].text) > 5 * 2**20 and controller.state.nodes[1].status == "valid"
     assert score.finished and time.monotonic() - started < 120
