@@ -35,9 +35,9 @@ RUNGS: tuple[Rung, ...] = (
     Rung(4, "04_relu2_qknorm", "ReLU^2, QK-norm, zero-initialized projections", 5),
     Rung(5, "05_untied_head", "untied embedding and head", 8),
     Rung(6, "06_value_residual", "value residual, embedding shortcut, logit softcap, momentum warmup", 9),
-    Rung(7, "07_bf16_activations", "bfloat16 activations", 10),
-    Rung(8, "08_unet_skips", "U-net skip connections and higher learning rates", 11),
-    Rung(9, "09_batch_size", "a smaller batch", 21),
+    Rung(7, "07_unet_skips", "U-net skip connections and higher learning rates", 11),
+    Rung(8, "08_batch_size", "a smaller batch", 21),
+    Rung(9, "09_drop_attention", "the last block drops its attention", 17),
 )
 
 
