@@ -47,6 +47,8 @@ def register(sub) -> None:
                      help="how candidate runs are confined: bwrap (bubblewrap: read-only filesystem, no network, "
                      "home and DB hidden), rlimits (resource limits only), off; auto = bwrap when it works here, "
                      "else rlimits (default: auto)")
+    run.add_argument("--no-time-target", dest="time_target", action="store_false",
+                     help="skip timing the next record's code at the end; the score then uses the calibrated ratio")
     ui = run.add_mutually_exclusive_group()
     ui.add_argument("--headless", dest="ui", action="store_const", const="headless",
                     help="progress lines on stderr, the score at the end")
@@ -84,7 +86,8 @@ def session_config(args: argparse.Namespace):
     return SessionConfig(task_id=args.task, model=args.model, api_base=args.api_base, scaffold=args.scaffold,
                          hints=args.hints, mode=args.mode, max_nodes=args.max_nodes, parallel=args.parallel,
                          seed=args.seed, timeout_s=args.timeout, backend=args.backend,
-                         slurm_config=args.slurm_config, sandbox=args.sandbox, llm_timeout_s=args.llm_timeout)
+                         slurm_config=args.slurm_config, sandbox=args.sandbox, llm_timeout_s=args.llm_timeout,
+                         time_target=args.time_target)
 
 
 def run_command(args: argparse.Namespace) -> int:

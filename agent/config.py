@@ -25,6 +25,9 @@ class SessionConfig:
     slurm_config: str | None = None  # TOML of Slurm options (partition, account, ...); backend slurm only
     sandbox: str = "auto"
     llm_timeout_s: float = 600.0  # one model call, before it counts as a failed try
+    # Time the next record's code at the end, so the score needs no ratio calibrated on another CPU.
+    # Configs stored before this field read as True through the default (from_json keeps known keys only).
+    time_target: bool = True
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -31,7 +31,7 @@ from records.task import HINT_REGIMES, Task
 from runner.result import RunResult
 from sessions.events import (ApprovalRequested, EditApplied, EditFailed, EditProposed, Event, HumanDecision,
                              NodeCreated, NodeScored, Note, RunFinished, SessionFinished, SessionResumed,
-                             SessionStarted)
+                             SessionStarted, TargetTimed)
 from sessions.scoring import Score, score_session
 from sessions.state import SessionState
 from sessions.store import Store
@@ -58,7 +58,7 @@ class Controller:
         self._decisions: queue.Queue[tuple[Decision, str]] = queue.Queue()
         self._steers: list[str] = []  # steering given between edits, for the next prompt
         self._approval = threading.Lock()  # one pending approval at a time
-        self._cancels: dict[int, threading.Event] = {}
+        self._cancels: dict[int | None, threading.Event] = {}  # by node; None: the next record's timing
         self._client: LLMClient | None = None
         self._client_lock = threading.Lock()
         self._failures = 0
@@ -91,6 +91,9 @@ class Controller:
             target_loss=self.task.target_loss, version=__version__,
             config={**config.to_json(), "budget": self.budget, "model_label": model_label(config.model),
                     "start_time_std_s": self.task.start_time_std_s,
+                    # Which calibration the catalog times come from, and whether it was made on another
+                    # kind of CPU: a score resting on its ratio is then provisional (sessions/fsr.py).
+                    "calibration": self.task.calibration, "provisional": self.task.provisional,
                     **self.sandbox.to_json()})
         self.start_sha = self.store.put_blob(self.start_code)
         self.session_id = self.store.new_session(started)
@@ -220,6 +223,8 @@ class Controller:
         status, reason = "finished", ""
         try:
             self._emit(Note(text=f"sandbox: {self.sandbox.description}"))
+            if self.task.calibration:
+                self._emit(_calibration_note(self.task, self.config.time_target))
             for nid in sorted(self.unscored):
                 self._score(nid, self.state.nodes[nid].result)
             if self.mode != "human":
@@ -234,6 +239,7 @@ class Controller:
                                     "machine; scores use the catalog's times"))
                 self._finish_interrupted()
                 self._search()
+                self._time_target()
             if self._failed_reason:
                 status, reason = "failed", self._failed_reason
             elif self._stopping.is_set():
@@ -259,6 +265,28 @@ class Controller:
         if self._wait_turn():
             timeout = self.config.timeout_s or self._gpu_timeout() or max(ROOT_TIMEOUT_S, 4 * self.task.start_time_s)
             self._execute(0, self.start_code, self.start_sha, timeout)
+
+    def _time_target(self) -> None:
+        """Verification: run the next record's code once, as the start code ran, so that t_next is
+        measured on this machine rather than rescaled by a ratio calibrated on another CPU.
+
+        Not a search node: it never counts toward the budget nor competes for the best time.
+        A run cut short by stop() records nothing, so a resumed session times it then. Without a
+        valid start time there is nothing to compare it with (scores then use the catalog's times)."""
+        script = self.task.target_script
+        if (not self.config.time_target or script is None or self.state.target_timing is not None
+                or self.state.nodes[0].time_s is None or not self._wait_turn()):
+            return
+        code = script.read_text()
+        code_sha = self.store.put_blob(code)
+        self._emit(Note(text=f"verification: timing the next record's code on this machine "
+                        f"(seed {self.config.seed})"))
+        result = self._run(None, code, code_sha, self._timeout())
+        if result.status == "cancelled" and self._stopping.is_set():
+            return
+        time_s = result.time_to_target_ms / 1000.0 if result.valid else None
+        self._emit(TargetTimed(time_s=time_s, status=_status(result), reason=result.reason,
+                               seed=self.config.seed, code_sha=code_sha))
 
     def _search(self) -> None:
         spec = get_scaffold(self.config.scaffold)
@@ -479,6 +507,14 @@ class Controller:
     # -- running and scoring ------------------------------------------------------------
 
     def _execute(self, nid: int, code: str, code_sha: str, timeout_s: float) -> None:
+        result = self._run(nid, code, code_sha, timeout_s)
+        if result.status == "cancelled" and self._stopping.is_set():
+            return  # left unscored: a resumed session runs it again
+        self._emit(RunFinished(node=nid, result=result.to_json()))
+        self._score(nid, result)
+
+    def _run(self, nid: int | None, code: str, code_sha: str, timeout_s: float) -> RunResult:
+        """One run under the session's env, sandbox and backend, which stop() and cancel_run() interrupt."""
         from agent.noderun import run_code
 
         cancel = threading.Event()
@@ -486,17 +522,13 @@ class Controller:
         if self._stopping.is_set():  # stop() came before this run was registered
             cancel.set()
         try:
-            result = run_code(code, node=nid, code_sha=code_sha, session_id=self.session_id, task=self.task,
-                              env=self.run_env, timeout_s=timeout_s, emit=self._emit, cancel=cancel,
-                              backend=self.config.backend, slurm_config=self.config.slurm_config,
-                              sandbox=self.config.sandbox, hide=[str(self.store.path)],
-                              save_model=self._reevaluates)
+            return run_code(code, node=nid, code_sha=code_sha, session_id=self.session_id, task=self.task,
+                            env=self.run_env, timeout_s=timeout_s, emit=self._emit, cancel=cancel,
+                            backend=self.config.backend, slurm_config=self.config.slurm_config,
+                            sandbox=self.config.sandbox, hide=[str(self.store.path)],
+                            save_model=self._reevaluates and nid is not None)
         finally:
             self._cancels.pop(nid, None)
-        if result.status == "cancelled" and self._stopping.is_set():
-            return  # left unscored: a resumed session runs it again
-        self._emit(RunFinished(node=nid, result=result.to_json()))
-        self._score(nid, result)
 
     def _score(self, nid: int, result: RunResult) -> None:
         if result.valid and self._reevaluates and self._would_be_best(result):
@@ -505,18 +537,12 @@ class Controller:
                 self._emit(NodeScored(node=nid, status="invalid", val_loss=check.loss, reason=check.reason))
                 return
             self._emit(Note(node=nid, text=check.reason))
-        if result.valid:
-            status = "valid"
-        elif result.buggy:
-            status = "buggy"
-        else:
-            status = "cancelled" if result.status == "cancelled" else "target_missed"
         time_s = result.time_to_target_ms / 1000.0 if result.valid else None
         with self._lock:
             best = self.state.best_time_s
             is_best = time_s is not None and (best is None or time_s < best)
-            self._emit(NodeScored(node=nid, status=status, time_s=time_s, val_loss=result.final_val_loss,
-                                  is_best=is_best, reason=result.reason))
+            self._emit(NodeScored(node=nid, status=_status(result), time_s=time_s,
+                                  val_loss=result.final_val_loss, is_best=is_best, reason=result.reason))
 
     def _would_be_best(self, result: RunResult) -> bool:
         best = self.state.best_time_s
@@ -667,6 +693,25 @@ def _task_setup(config: SessionConfig, task: Task | None, run_env: dict[str, str
 
         run_env = task_env(task, seed=config.seed)
     return task, run_env
+
+
+def _calibration_note(task: Task, timed: bool) -> Note:
+    """Which calibration the task's times come from; a warning when it was made on another kind of CPU."""
+    if not task.provisional:
+        return Note(text=f"times: calibration {task.calibration}, made on this kind of CPU")
+    later = ("until the next record is timed here at the end" if timed and task.target_script
+             else "(calibrate this machine with `speedrun-tui calibrate micro`)")
+    return Note(level="warning", text=f"times: calibration {task.calibration}, made on another kind of CPU; "
+                f"the score is provisional {later}")
+
+
+def _status(result: RunResult) -> str:
+    """A finished run's standing, as NodeScored and TargetTimed record it."""
+    if result.valid:
+        return "valid"
+    if result.buggy:
+        return "buggy"
+    return "cancelled" if result.status == "cancelled" else "target_missed"
 
 
 def _why(result: RunResult | None) -> str:

@@ -26,6 +26,9 @@ from sessions.state import SessionState
 COPILOT_KEYS = ("[a] approve  [A] approve all  [r REASON] reject  [s TEXT] steer  [e] edit  [k] skip  "
                 "[? QUESTION] ask  [q] stop")
 HUMAN_KEYS = "[Enter] run the saved train.py  [k] drop it  [? QUESTION] ask  [q] stop"
+# Where the score's next-record time comes from (sessions/fsr.py), as the summary names it.
+TARGET_SOURCE_LABELS = {"timed": "timed here", "calibrated": "calibrated for this CPU",
+                        "provisional": "provisional: another CPU's calibration"}
 
 
 class ProgressPrinter:
@@ -84,6 +87,13 @@ class ProgressPrinter:
             progress += f", FSR {fsr:.3f}"
         self._say(f"{line} · {progress}")
 
+    def _target_timed(self, event) -> None:
+        if event.time_s is not None:
+            self._say(f"  next record: [green]valid[/]: {event.time_s:.2f} s to target (timed here)")
+        else:
+            why = f": {event.reason}" if event.reason else ""
+            self._say(f"  next record: [red]{event.status}[/]{why}; the score uses the calibrated ratio")
+
     def _approval_requested(self, event) -> None:
         self.console.print(Syntax(event.diff or "(no change)", "diff", theme="ansi_dark", word_wrap=True))
         keys = HUMAN_KEYS if self.state.nodes.get(event.node) and self.state.nodes[event.node].stage == "human" \
@@ -105,12 +115,12 @@ def _first_line(text: str) -> str:
 
 def score_table(score: Score) -> Table:
     table = Table(title=f"session {score.session} · {score.task}", show_header=False)
-    fsr = "n/a" if score.fsr is None else f"{score.fsr:.3f}"
+    fsr = "n/a" if score.fsr is None else f"{score.fsr:.3f}" + (" (provisional)" if score.provisional else "")
     rows = [
         ("FSR", fsr + (" (reference: the upper bound)" if score.model == "reference" else "")),
         ("best time", _seconds(score.best_time_s)),
         (f"start time ({score.times_source})", _seconds(score.start_time_s)),
-        ("target time", _seconds(score.target_time_s)),
+        (f"next record time ({TARGET_SOURCE_LABELS[score.target_source]})", _seconds(score.target_time_s)),
         ("nodes run", f"{score.nodes} ({score.buggy_nodes} buggy, {score.improved_nodes} improved)"),
         ("tokens", f"{score.tokens:,}"),
         ("cost", f"${score.cost_usd:.4f}"),

@@ -21,7 +21,7 @@ MAX_BATCH = 200
 class LogBatcher:
     """Groups a run's lines into LogLines events; each metric line also becomes a Metric event."""
 
-    def __init__(self, node: int, emit: Callable[[Event], None]):
+    def __init__(self, node: int | None, emit: Callable[[Event], None]):
         self.node = node
         self.emit = emit
         self.lines: list[str] = []
@@ -51,12 +51,13 @@ class LogBatcher:
         self.lines, self.dropped = [], 0
 
 
-def run_code(code: str, *, node: int, code_sha: str, session_id: str, task: Task, env: dict[str, str],
+def run_code(code: str, *, node: int | None, code_sha: str, session_id: str, task: Task, env: dict[str, str],
              timeout_s: float, emit: Callable[[Event], None], cancel: threading.Event,
              backend: str = "local", slurm_config: str | None = None, sandbox: str = "off",
              hide: list[str] | None = None, save_model: bool = False) -> RunResult:
     """Run `code` as the task's train script in a fresh run folder; blocks until it ends.
 
+    `node` None is a run of the session's own that is no search node (the next record's timing).
     With save_model, the script is told to leave its final model in the run folder
     (records/reevaluate.py checks it); `hide` lists more paths the sandbox hides."""
     from runner.launch import build_command
@@ -67,7 +68,8 @@ def run_code(code: str, *, node: int, code_sha: str, session_id: str, task: Task
     with tempfile.TemporaryDirectory(prefix="speedrun-node-") as tmp:
         script = Path(tmp) / "train.py"
         script.write_text(code)
-        workdir = runs_dir() / f"{session_id}-node{node}-{secrets.token_hex(3)}"
+        label = "target" if node is None else f"node{node}"
+        workdir = runs_dir() / f"{session_id}-{label}-{secrets.token_hex(3)}"
         if save_model:
             from records.reevaluate import SAVE_MODEL_ENV, SAVED_MODEL
 

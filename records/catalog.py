@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from records.calibration import DEFAULT_TARGET_LOSS, DEFAULT_THREADS, Calibration, load_calibration
-from records.ladder import DIFF_FILE, HINT_FILES, RUNGS, hints_dir
+from records.calibration import DEFAULT_TARGET_LOSS, DEFAULT_THREADS, Choice, all_calibrations, choose, significant
+from records.ladder import DIFF_FILE, HINT_FILES, RUNGS, Rung, hints_dir
 from records.task import Task
 from speedrun_tui.errors import UserError
 
@@ -42,37 +42,69 @@ def get_task(task_id: str) -> Task:
 
 
 def micro_tasks() -> list[Task]:
-    calibration = load_calibration()
-    target_loss = calibration.target_loss if calibration else DEFAULT_TARGET_LOSS
-    tasks = []
-    for start, goal in zip(RUNGS, RUNGS[1:]):
-        folder = hints_dir(start.number)
-        start_s = calibration.mean_s(start.slug) if calibration else None
-        goal_s = calibration.mean_s(goal.slug) if calibration else None
-        calibrated = start_s is not None and goal_s is not None
-        tasks.append(Task(
-            id=f"micro/{start.number}",
-            track="micro",
-            record=start.number,
-            title=f"rung {start.number} -> {goal.number}: {goal.title}",
-            start_script=start.script,
-            start_time_s=start_s or 0.0,
-            target_time_s=goal_s or 0.0,
-            target_loss=target_loss,
-            start_time_std_s=(calibration.std_s(start.slug) or 0.0) if calibration else 0.0,
-            seed_times_s=_seed_times(calibration, start.slug, goal.slug),
-            hint_files={level: folder / name for level, name in HINT_FILES.items() if (folder / name).is_file()},
-            reference_diff_file=folder / DIFF_FILE if (folder / DIFF_FILE).is_file() else None,
-            available=calibrated,
-            unavailable_reason="" if calibrated else "not calibrated: run `speedrun-tui calibrate micro`",
-        ))
-    return tasks
+    from records.fingerprint import this_cpu
+
+    calibrations = all_calibrations()
+    here = this_cpu(DEFAULT_THREADS)
+    return [_micro_task(start, goal, choose((start.slug, goal.slug), here, calibrations))
+            for start, goal in zip(RUNGS, RUNGS[1:])]
 
 
-def _seed_times(calibration: Calibration | None, start: str, goal: str) -> tuple[tuple[float, float], ...]:
-    if calibration is None:
-        return ()
-    return tuple(zip(calibration.seed_times_s(start), calibration.seed_times_s(goal)))
+def _micro_task(start: Rung, goal: Rung, choice: Choice | None) -> Task:
+    folder = hints_dir(start.number)
+    calibration = choice.calibration if choice else None
+    start_s = calibration.mean_s(start.slug) if calibration else 0.0
+    goal_s = calibration.mean_s(goal.slug) if calibration else 0.0
+    return Task(
+        id=f"micro/{start.number}",
+        track="micro",
+        record=start.number,
+        title=f"rung {start.number} -> {goal.number}: {goal.title}",
+        start_script=start.script,
+        start_time_s=start_s,
+        target_time_s=goal_s,
+        target_loss=calibration.target_loss if calibration else DEFAULT_TARGET_LOSS,
+        start_time_std_s=calibration.std_s(start.slug) if calibration else 0.0,
+        seed_times_s=tuple(zip(calibration.seed_times_s(start.slug), calibration.seed_times_s(goal.slug)))
+        if calibration else (),
+        hint_files={level: folder / name for level, name in HINT_FILES.items() if (folder / name).is_file()},
+        reference_diff_file=folder / DIFF_FILE if (folder / DIFF_FILE).is_file() else None,
+        target_script=goal.script,
+        calibration=calibration.name if calibration else "",
+        provisional=choice is not None and not choice.exact,
+        threads=calibration.threads if calibration else DEFAULT_THREADS,
+        available=not _unavailable(start, goal, choice),
+        unavailable_reason=_unavailable(start, goal, choice),
+    )
+
+
+def _unavailable(start: Rung, goal: Rung, choice: Choice | None) -> str:
+    """Why the task cannot be scored here ("" when it can)."""
+    if choice is None:
+        return "not calibrated: run `speedrun-tui calibrate micro`"
+    calibration = choice.calibration
+    if choice.exact and not significant(calibration.rung(goal.slug), calibration.rung(start.slug)):
+        return (f"rung {goal.number} is not significantly faster than rung {start.number} on this CPU "
+                f"(calibration {calibration.name}), so the task cannot be scored here")
+    return ""
+
+
+def calibration_note(tasks: list[Task]) -> str:
+    """One line on where the micro times come from: this CPU's calibration, or the nearest one and the fix."""
+    from records.fingerprint import this_cpu
+
+    micro = [t for t in tasks if t.track == "micro" and t.calibration]
+    if not micro:
+        return ""
+    here = this_cpu(DEFAULT_THREADS)
+    names = sorted({t.calibration for t in micro})
+    provisional = sorted({t.id for t in micro if t.provisional}, key=lambda i: int(i.split("/")[1]))
+    if not provisional:
+        return f"micro times: calibration {', '.join(names)} (this CPU: {here.describe()})"
+    nearest = sorted({t.calibration for t in micro if t.provisional})
+    return (f"no calibration of this CPU ({here.describe()}) for {', '.join(provisional)}: their times come "
+            f"from the nearest, {', '.join(nearest)}, and their scores are provisional; "
+            "calibrate this machine with `speedrun-tui calibrate micro`")
 
 
 def why_not_ready(task: Task) -> str:
@@ -94,10 +126,7 @@ def task_env(task: Task, *, seed: int = 0, threads: int | None = None, device: s
 
         env = {**run_env(require_data()), "SPEEDRUN_SEED": str(seed)}
     else:
-        if threads is None:
-            calibration = load_calibration()
-            threads = calibration.threads if calibration else DEFAULT_THREADS
-        env = micro_env(seed=seed, threads=threads, target_loss=task.target_loss, device=device)
+        env = micro_env(seed=seed, threads=threads or task.threads, target_loss=task.target_loss, device=device)
     if save_model is not None:
         env["SPEEDRUN_SAVE_MODEL"] = str(save_model)
     return env

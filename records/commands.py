@@ -54,27 +54,34 @@ def _tasks(args) -> int:
 
 
 def _register_calibrate(sub) -> None:
-    p = sub.add_parser("calibrate", help="measure the micro ladder's times to target on this machine")
+    p = sub.add_parser("calibrate", help="measure the micro ladder's times to target on this machine",
+                       description="Run each rung per seed to the target on this machine and write a calibration "
+                       "for this kind of CPU. Interrupt it at any time: the same command resumes.")
     p.add_argument("track", choices=("micro",), help="the track to calibrate")
     p.add_argument("--seeds", type=int, default=3, help="runs per rung, seeds 0..N-1 (default 3)")
     p.add_argument("--rungs", type=int, nargs="+", metavar="K", help="only these rungs (default: all)")
+    p.add_argument("--redo", action="store_true", help="measure the chosen rungs again even when already calibrated")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once (default 1; 2 fills 2 cores at 1 thread)")
-    p.add_argument("--target-loss", type=float, help="validation loss to reach (default: the current file's)")
-    p.add_argument("--out", metavar="PATH", help="where to write (default: records/micro/calibration.json)")
+    p.add_argument("--target-loss", type=float, help="validation loss to reach (default: the shipped ladder's)")
+    p.add_argument("--out", metavar="PATH",
+                   help="where to write (default: $SPEEDRUN_TUI_HOME/calibrations/<this CPU>.json)")
     p.set_defaults(handler=_calibrate)
 
 
 def _calibrate(args) -> int:
-    from records.calibration import (CALIBRATION_FILE, DEFAULT_TARGET_LOSS, calibrate, load_calibration,
-                                     select_rungs)
+    from rich.console import Console
 
-    out = Path(args.out) if args.out else CALIBRATION_FILE
-    previous = load_calibration(out)
-    target = args.target_loss or (previous.target_loss if previous else DEFAULT_TARGET_LOSS)
-    result = calibrate(select_rungs(args.rungs), seeds=args.seeds, threads=args.threads, target_loss=target,
-                       jobs=args.jobs, out=out, log=lambda line: print(line, flush=True))
-    for rung in result.rungs:
-        print(f"{rung.id:28s} {rung.mean_s:8.1f} s  +- {rung.std_s:.1f}  ({rung.mirrors})")
-    print(f"wrote {out}")
+    from records.calibrate import calibrate, ladder_rows, select_rungs
+    from records.calibrate_view import RichProgress, ladder_table
+    from records.calibration import DEFAULT_TARGET_LOSS
+
+    result = calibrate(select_rungs(args.rungs), seeds=args.seeds, threads=args.threads,
+                       target_loss=args.target_loss or DEFAULT_TARGET_LOSS, jobs=args.jobs,
+                       out=Path(args.out) if args.out else None, redo=args.redo, progress=RichProgress())
+    console = Console()
+    console.print(ladder_table(ladder_rows(result), f"{result.fingerprint.describe()}, val_loss {result.target_loss}"))
+    console.print("n.s.: not faster than the previous rung by twice the combined standard error here; "
+                  "that task is unavailable on this CPU")
+    print(f"wrote {result.path}")
     return 0

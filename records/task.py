@@ -50,6 +50,14 @@ class Task:
     seed_times_s: tuple[tuple[float, float], ...] = ()
     hint_files: dict[str, Path] = field(default_factory=dict)  # level -> file
     reference_diff_file: Path | None = None
+    # The next record's own code, when this machine can run it: a session times it as its
+    # target (records/micro/README.md), so the score needs no ratio from another CPU.
+    target_script: Path | None = None
+    # The calibration the times come from (records/calibration.py), and whether it was
+    # measured on another kind of CPU than this one: then every score is provisional.
+    calibration: str = ""
+    provisional: bool = False
+    threads: int = 1  # torch threads per run: the calibration's
     launcher: Literal["python", "torchrun"] = "python"
     available: bool = True
     unavailable_reason: str = ""

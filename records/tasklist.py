@@ -20,10 +20,22 @@ def task_record(task: Task) -> dict:
         "hints": task.hint_levels,
         "reference_diff": task.reference_diff_file is not None,
         "launcher": task.launcher,
+        "calibration": _fingerprint(task),
+        "provisional": task.provisional,
         "available": task.available,
         "unavailable_reason": task.unavailable_reason,
         "start_script": str(task.start_script),
     }
+
+
+def _fingerprint(task: Task) -> dict | None:
+    """The fingerprint of the calibration a micro task's times come from, with its name."""
+    if task.track != "micro" or not task.calibration:
+        return None
+    from records.calibration import all_calibrations
+
+    calibration = next(c for c in all_calibrations() if c.name == task.calibration)
+    return {"name": calibration.name, **calibration.fingerprint.to_json()}
 
 
 def tasks_json(tasks: list[Task]) -> str:
@@ -34,9 +46,15 @@ def print_table(tasks: list[Task]) -> None:
     if not tasks:
         print("no tasks (the nanogpt track appears after `speedrun-tui import nanogpt`)")
         return
+    from records.catalog import calibration_note
+
+    note = calibration_note(tasks)
+    if note:
+        print(note)
     print(f"{'id':12s} {'start':>8s} {'target':>8s} {'loss':>6s}  {'hints':18s} title")
     for t in tasks:
         hints = ",".join(t.hint_levels) or "-"
         times = f"{t.start_time_s:7.1f}s {t.target_time_s:7.1f}s" if t.available else f"{'-':>8s} {'-':>8s}"
-        note = "" if t.available else f"  [{t.unavailable_reason}]"
-        print(f"{t.id:12s} {times} {t.target_loss:6.3f}  {hints:18s} {t.title}{note}")
+        why = "" if t.available else f"  [{t.unavailable_reason}]"
+        mark = "~" if t.provisional else " "
+        print(f"{t.id:12s}{mark}{times} {t.target_loss:6.3f}  {hints:18s} {t.title}{why}")

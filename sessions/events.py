@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 # Decision-type events are flushed to disk at once; everything else may be batched.
-FLUSH_NOW_KINDS = {"approval_requested", "human_decision", "run_finished", "session_finished", "session_started"}
+FLUSH_NOW_KINDS = {"approval_requested", "human_decision", "run_finished", "session_finished", "session_started",
+                   "target_timed"}
 
 _REGISTRY: dict[str, type[Event]] = {}
 
@@ -198,6 +199,19 @@ class NodeScored(Event):
     val_loss: float | None = None
     is_best: bool = False
     reason: str = ""
+
+
+@dataclass(kw_only=True)
+class TargetTimed(Event):
+    """The next record's code, run once on this machine after the search (node None): the score's
+    t_next then needs no ratio calibrated on another CPU."""
+
+    kind: ClassVar[str] = "target_timed"
+    time_s: float | None  # time to target; None when the run did not reach it
+    status: str  # valid, buggy, target_missed, cancelled (as a node's score)
+    reason: str = ""
+    seed: int | None = None
+    code_sha: str | None = None
 
 
 @dataclass(kw_only=True)

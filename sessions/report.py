@@ -13,14 +13,20 @@ from sessions.scoring import Estimate, GroupSummary, Score, TaskScore
 from sessions.store import SessionInfo
 
 CSV_FIELDS = ("session", "task", "model", "scaffold", "hints", "mode", "fsr", "best_time_s", "start_time_s",
-              "target_time_s", "times_source", "nodes", "buggy_nodes", "improved_nodes",
+              "target_time_s", "times_source", "target_source", "provisional", "nodes", "buggy_nodes", "improved_nodes",
               "no_improvement_nodes", "tokens", "cost_usd", "wall_s", "interventions", "finished", "judge_score")
 
 _STATUS_STYLE = {"running": "green", "finished": "", "unfinished": "yellow"}
+_PROVISIONAL_NOTE = "~FSR: provisional, the next record's time rescaled by another kind of CPU's calibration"
 
 
 def _num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _fsr(value: float | None, target_source: str | None) -> str:
+    """The FSR, with "~" when it rests on another kind of CPU's calibration (provisional)."""
+    return ("~" if value is not None and target_source == "provisional" else "") + _num(value)
 
 
 def _secs(value: float | None) -> str:
@@ -48,7 +54,8 @@ def sessions_table(infos: list[SessionInfo]) -> Table:
         style = _STATUS_STYLE.get(info.status, "")
         table.add_row(info.id, time.strftime("%m-%d %H:%M", time.localtime(info.created_ts)), info.task, info.mode,
                       _config(info.model, info.scaffold, info.hints), f"[{style}]{status}[/]" if style else status,
-                      str(info.nodes), _secs(info.best_time_s), _num(info.fsr))
+                      str(info.nodes), _secs(info.best_time_s), _fsr(info.fsr, info.target_source))
+    table.caption = _PROVISIONAL_NOTE if any(i.target_source == "provisional" for i in infos) else None
     return table
 
 
@@ -59,13 +66,20 @@ def scores_table(scores: list[Score]) -> Table:
                               ("cost", "right"), ("wall", "right"), ("interv.", "right")])
     for s in scores:
         times = f"{_secs(s.start_time_s)}→{_secs(s.target_time_s)}"
-        if s.times_source == "measured":
+        if s.target_source == "timed":
+            times += " (t)"
+        elif s.times_source == "measured":
             times += " (m)"
-        table.add_row(s.session, s.task, s.mode, _config(s.model, s.scaffold, s.hints), _num(s.fsr),
+        table.add_row(s.session, s.task, s.mode, _config(s.model, s.scaffold, s.hints), _fsr(s.fsr, s.target_source),
                       _secs(s.best_time_s), times,
                       f"{s.nodes} {s.buggy_nodes}/{s.improved_nodes}/{s.no_improvement_nodes}",
                       str(s.tokens), f"${s.cost_usd:.2f}", _secs(s.wall_s), str(s.interventions))
-    table.caption = "nodes b/i/n: buggy / improved / no improvement; (m): start time measured in the session"
+    notes = ["nodes b/i/n: buggy / improved / no improvement", "(m): start time measured in the session"]
+    if any(s.target_source == "timed" for s in scores):
+        notes.append("(t): both times measured in the session")
+    if any(s.provisional for s in scores):
+        notes.append(_PROVISIONAL_NOTE)
+    table.caption = "; ".join(notes)
     return table
 
 

@@ -85,6 +85,14 @@ def _migrations():
         db.execute("CREATE INDEX events_by_node ON events (session_id, node, seq)")
         db.execute("CREATE TABLE blobs (sha TEXT PRIMARY KEY, text TEXT NOT NULL, size INTEGER NOT NULL)")
 
+    @migrations(name="0002_target_timing")
+    def target_timing(db) -> None:
+        # The next record's time measured in the session, and where each row's t_next came from.
+        # Sessions stored before this had only the catalog's calibrated ratio.
+        db.execute("ALTER TABLE sessions ADD COLUMN timed_target_s REAL")
+        db.execute("ALTER TABLE sessions ADD COLUMN target_source TEXT")
+        db.execute("UPDATE sessions SET target_source='calibrated'")
+
     return migrations
 
 

@@ -31,6 +31,8 @@ class Score:
     start_time_s: float | None
     target_time_s: float | None
     times_source: str  # measured (the session ran the start code) or catalog
+    target_source: str  # timed (in the session), calibrated (for this CPU) or provisional (another CPU's)
+    provisional: bool  # t_next rests on another kind of CPU's calibration: shown marked as such
     nodes: int  # nodes that ran: buggy + improved + no_improvement
     buggy_nodes: int
     improved_nodes: int  # valid and faster than t_start by more than its std
@@ -53,8 +55,10 @@ def score_session(state: SessionState) -> Score:
         raise ValueError(f"session {state.session_id} has no SessionStarted event")
     root = next((n for n in state.nodes.values() if n.stage == "root"), None)
     valid_times = [n.time_s for n in state.nodes.values() if n.time_s is not None]
+    timed = state.target_timing.time_s if state.target_timing is not None else None
     times = compute_fsr(started.start_time_s, started.target_time_s,
-                        root.time_s if root is not None else None, min(valid_times, default=None))
+                        root.time_s if root is not None else None, min(valid_times, default=None),
+                        timed_target_s=timed, provisional=bool(started.config.get("provisional")))
     ran = [n for n in state.nodes.values() if n.result is not None]
     buggy = {n.id for n in ran if n.status == "buggy" or n.result.buggy}
     std = float(started.config.get("start_time_std_s") or 0.0)
@@ -65,6 +69,7 @@ def score_session(state: SessionState) -> Score:
         session=state.session_id, task=started.task, model=started.model, scaffold=started.scaffold,
         hints=started.hints, mode=started.mode, fsr=times.fsr, best_time_s=times.best_time_s,
         start_time_s=times.start_time_s, target_time_s=times.target_time_s, times_source=times.times_source,
+        target_source=times.target_source, provisional=times.target_source == "provisional",
         nodes=len(ran), buggy_nodes=len(buggy), improved_nodes=len(improved),
         no_improvement_nodes=len(ran) - len(buggy) - len(improved),
         tokens=state.tokens_in + state.tokens_out, cost_usd=state.cost_usd, wall_s=max(0.0, end_ts - started.ts),

@@ -41,6 +41,7 @@ class SessionState:
     interventions: dict[str, int] = field(default_factory=_empty_interventions)
     finished: ev.SessionFinished | None = None
     judge: ev.JudgeScore | None = None  # the LLM judge's verdict, added after the session
+    target_timing: ev.TargetTimed | None = None  # the next record's code timed in this session, once
     last_seq: int = -1
     last_ts: float | None = None
     # call_id -> purpose of each LLM request, so an answer to /ask lands in the chat.
@@ -194,6 +195,11 @@ def _note(state: SessionState, event: ev.Note) -> None:
     state.chat.append(event)
 
 
+def _target_timed(state: SessionState, event: ev.TargetTimed) -> None:
+    state.target_timing = event
+    state.chat.append(event)
+
+
 def _session_finished(state: SessionState, event: ev.SessionFinished) -> None:
     state.finished = event
 
@@ -224,6 +230,7 @@ _HANDLERS = {
     ev.RunFinished.kind: _run_finished,
     ev.NodeScored.kind: _node_scored,
     ev.Note.kind: _note,
+    ev.TargetTimed.kind: _target_timed,
     ev.SessionFinished.kind: _session_finished,
     ev.SessionResumed.kind: _session_resumed,
     ev.JudgeScore.kind: _judge_score,

@@ -55,6 +55,7 @@ class SessionInfo:
     best_time_s: float | None
     fsr: float | None
     times_source: str | None
+    target_source: str | None  # timed, calibrated or provisional (sessions.fsr)
     start_time_s: float | None
     target_time_s: float | None
     config: dict
@@ -65,8 +66,8 @@ class SessionInfo:
                 "ended": self.ended, "created": self.created_ts, "updated": self.updated_ts,
                 "nodes": self.nodes, "events": self.events, "tokens": self.tokens,
                 "cost_usd": self.cost_usd, "best_time_s": self.best_time_s, "fsr": self.fsr,
-                "times_source": self.times_source, "start_time_s": self.start_time_s,
-                "target_time_s": self.target_time_s}
+                "times_source": self.times_source, "target_source": self.target_source,
+                "start_time_s": self.start_time_s, "target_time_s": self.target_time_s}
 
 
 def _payload_json(event: ev.Event) -> str:
@@ -418,6 +419,7 @@ class Store:
             created_ts=row["created_ts"], updated_ts=row["updated_ts"], nodes=row["n_nodes"],
             events=row["n_events"], tokens=row["tokens"], cost_usd=row["cost_usd"],
             best_time_s=row["best_time_s"], fsr=row["fsr"], times_source=row["times_source"],
+            target_source=row["target_source"],
             start_time_s=row["start_time_s"], target_time_s=row["target_time_s"],
             config=json.loads(row["config"] or "{}"))
 

@@ -6,6 +6,7 @@ count, best time, FSR, tokens, status; it never replays events.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -14,7 +15,7 @@ from sessions.fsr import compute_fsr
 
 # Event kinds that change a summary row.
 SUMMARY_KINDS = {"node_created", "edit_proposed", "edit_applied", "run_started", "run_finished", "node_scored",
-                 "human_decision", "llm_response", "session_started", "session_finished"}
+                 "human_decision", "llm_response", "session_started", "session_finished", "target_timed"}
 
 
 def count_events(conn: sqlite3.Connection, rows: list[tuple]) -> None:
@@ -37,21 +38,26 @@ def summarize(conn: sqlite3.Connection, session_id: str, event: ev.Event) -> Non
                      (event.tokens_in + event.tokens_out, event.cost_usd, session_id))
     elif event.kind == "session_started":
         _refresh_scores(conn, session_id)
+    elif event.kind == "target_timed":
+        conn.execute("UPDATE sessions SET timed_target_s=? WHERE id=?", (event.time_s, session_id))
+        _refresh_scores(conn, session_id)
     elif event.kind == "session_finished":
         status = "finished" if event.status == "finished" else "unfinished"
         conn.execute("UPDATE sessions SET status=?, ended=? WHERE id=?", (status, event.status, session_id))
 
 
 def _refresh_scores(conn: sqlite3.Connection, session_id: str) -> None:
-    start, target = conn.execute("SELECT start_time_s, target_time_s FROM sessions WHERE id=?",
-                                 (session_id,)).fetchone()
+    start, target, timed, config = conn.execute(
+        "SELECT start_time_s, target_time_s, timed_target_s, config FROM sessions WHERE id=?", (session_id,)).fetchone()
     root = conn.execute("SELECT time_s FROM nodes WHERE session_id=? AND stage='root' AND status='valid'",
                         (session_id,)).fetchone()
     n_nodes, best = conn.execute("SELECT count(*), min(CASE WHEN status='valid' THEN time_s END) "
                                  "FROM nodes WHERE session_id=?", (session_id,)).fetchone()
-    times = compute_fsr(start, target, root[0] if root else None, best)
-    conn.execute("UPDATE sessions SET n_nodes=?, best_time_s=?, fsr=?, times_source=? WHERE id=?",
-                 (n_nodes, times.best_time_s, times.fsr, times.times_source, session_id))
+    provisional = bool(json.loads(config or "{}").get("provisional"))
+    times = compute_fsr(start, target, root[0] if root else None, best, timed_target_s=timed,
+                        provisional=provisional)
+    conn.execute("UPDATE sessions SET n_nodes=?, best_time_s=?, fsr=?, times_source=?, target_source=? WHERE id=?",
+                 (n_nodes, times.best_time_s, times.fsr, times.times_source, times.target_source, session_id))
 
 
 def _node_update(session_id: str, event: ev.Event) -> tuple[str, tuple] | None:

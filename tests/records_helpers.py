@@ -35,3 +35,15 @@ def write_fake_sdist(path: Path, texts: dict[str, bytes]) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buffer.getvalue())
     return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+def write_calibration(path: Path, fingerprint, times: dict[int, float], target_loss: float = 1.78):
+    """A made-up calibration of rungs {number: mean seconds}, three seeds 1 s apart, saved at `path`."""
+    from records.calibration import Calibration, RungTimes, save_calibration
+    from records.ladder import rung
+
+    entries = [RungTimes(rung(k).slug, f"record #{rung(k).mirrors}", [t - 1, t, t + 1], [100, 100, 100], t, 1.0)
+               for k, t in sorted(times.items())]
+    calibration = Calibration(target_loss, fingerprint, 3, "cpu", entries)
+    save_calibration(calibration, path)
+    return calibration

@@ -1,31 +1,38 @@
 """FSR and its aggregates, on sessions written to a real store and read back."""
 
 import math
+import sqlite3
 
 import pytest
 
 from sessions import events as ev
+from sessions.fsr import compute_fsr
 from sessions.replay import load_state
 from sessions.scoring import bootstrap, iqm, score_session, summarize, task_score
 from sessions.store import Store
-from sessions_helpers import node_events, started
+from sessions_helpers import full_session, node_events, started
 
 # Catalog: start 200 s, next record 150 s (ratio 0.75); the target loss is 2.0.
 CATALOG = dict(start_time_s=200.0, target_time_s=150.0)
 
 
-def write_session(db, nodes, **start_fields):
-    """nodes: (time_s or None for target missed, run status) per node; node 0 is the root."""
+def write_session(db, nodes, *, timed_target_s=None, **start_fields):
+    """nodes: (time_s or None for target missed, run status) per node; node 0 is the root.
+    With timed_target_s, the next record's code was timed at the end."""
     with Store(db) as store:
         sid = store.new_session(started(**CATALOG, **start_fields))
         for node, (time_s, status) in enumerate(nodes):
             parent, stage = (None, "root") if node == 0 else (0, "draft")
             for event in node_events(node, parent, stage, f"sha{node}", time_s, status=status):
                 store.append(sid, event)
+        if timed_target_s is not None:
+            store.append(sid, ev.TargetTimed(time_s=timed_target_s, status="valid", seed=0))
         store.append(sid, ev.SessionFinished())
         cached = store.session_info(sid)
         score = score_session(load_state(store, sid, with_logs=False))
-    assert cached.fsr == score.fsr and cached.best_time_s == score.best_time_s  # the listing's cache agrees
+    # The listing's cache agrees.
+    assert (cached.fsr, cached.best_time_s, cached.target_source) == (score.fsr, score.best_time_s,
+                                                                       score.target_source)
     return score
 
 
@@ -39,6 +46,38 @@ def test_measured_start_rescales_the_next_record(tmp_path):
     assert score.times_source == "measured"
     assert (score.start_time_s, score.target_time_s, score.best_time_s) == (100.0, 75.0, 90.0)
     assert score.fsr == pytest.approx((100 - 90) / (100 - 75))
+
+
+@pytest.mark.parametrize("root, timed, provisional, expected", [
+    (100.0, 80.0, True, (0.5, 80.0, "measured", "timed")),  # measured here: no ratio, provisional or not
+    (100.0, None, False, (0.4, 75.0, "measured", "calibrated")),  # 100 * 150/200
+    (100.0, None, True, (0.4, 75.0, "measured", "provisional")),
+    (None, 80.0, True, (0.6, 150.0, "catalog", "provisional")),  # a timed target alone would mix machines
+])
+def test_next_record_time_comes_timed_calibrated_or_provisional(root, timed, provisional, expected):
+    times = compute_fsr(200.0, 150.0, root, 90.0 if root else 170.0, timed_target_s=timed, provisional=provisional)
+    assert (times.fsr, times.target_time_s, times.times_source, times.target_source) == pytest.approx(expected)
+
+
+def test_a_timed_next_record_replaces_the_ratio_in_the_store_and_the_score(tmp_path):
+    score = write_session(tmp_path / "s.db", [ok(100.0), ok(90.0)], timed_target_s=80.0,
+                          config={"provisional": True})
+    assert (score.target_source, score.provisional, score.target_time_s) == ("timed", False, 80.0)
+    assert score.fsr == pytest.approx(0.5)
+
+
+def test_a_database_from_before_target_timing_is_upgraded(tmp_path):
+    db = tmp_path / "old.db"
+    with Store(db) as store:
+        sid, _ = full_session(store)
+    with sqlite3.connect(db) as conn:  # back to what the previous version wrote
+        conn.execute("ALTER TABLE sessions DROP COLUMN timed_target_s")
+        conn.execute("ALTER TABLE sessions DROP COLUMN target_source")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name='0002_target_timing'")
+    with Store(db) as store:
+        info = store.session_info(sid)
+        score = score_session(load_state(store, sid))
+    assert (info.fsr, info.target_source) == (score.fsr, score.target_source) == (0.75, "calibrated")  # (100 - 85) / (100 - 80)
 
 
 def test_agent_slower_than_start_scores_zero(tmp_path):

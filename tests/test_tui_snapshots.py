@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from agent_helpers import config, fake_task, speedup, write_script
 
+from records.fingerprint import CpuFingerprint
 from tui.app import SpeedrunApp
 from tui.screens.approval import ApprovalModal
 from tui.screens.home import HomeScreen
@@ -26,11 +27,17 @@ from tui_helpers import T0, wait_for, write_demo_session
 SIZE = (130, 38)
 
 
+# The CPU the shipped AVX2 calibration was made on: the catalog then looks the same on every machine.
+PINNED_CPU = CpuFingerprint("AMD EPYC", "AVX2", "2.13.0", 1, 1996.2, "x86_64")
+
+
 @pytest.fixture
 def pinned(monkeypatch):
-    """Fixed session ids and a fixed time zone; no API key in the environment."""
+    """Fixed session ids, CPU and time zone; no API key in the environment."""
     ids = iter(f"5e55{n:04d}" for n in range(1, 1000))
     monkeypatch.setattr("sessions.store.secrets", types.SimpleNamespace(token_hex=lambda _n: next(ids)))
+    monkeypatch.setattr("records.fingerprint.this_cpu", lambda threads: dataclasses.replace(PINNED_CPU,
+                                                                                          threads=threads))
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     for name in [n for n in __import__("os").environ if n.endswith("_API_KEY")]:

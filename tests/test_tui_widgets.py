@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import io
 
@@ -85,3 +86,5 @@ def test_status_line():
     line = status_text(status).plain
     assert line == (" micro/1 │ scripted:x │ mode copilot │ node 3/20 │ best 12.3s │ FSR 0.250 │ 12,345 tok $0.50"
                     " │ 1:02:05 │ waiting for you")
+    provisional = dataclasses.replace(status, provisional=True)  # another CPU's calibration
+    assert "│ FSR 0.250 (prov.) │" in status_text(provisional).plain

@@ -58,6 +58,11 @@ def describe(event: ev.Event) -> str | None:
             best = " (best so far)" if event.is_best else ""
             reason = f" - {event.reason}" if event.reason else ""
             return f"{_node(event)} scored {event.status}: {_seconds(event.time_s)}{best}{reason}"
+        case ev.TargetTimed():
+            if event.time_s is not None:
+                return f"next record timed here: {_seconds(event.time_s)} to target (seed {event.seed})"
+            reason = f" - {event.reason}" if event.reason else ""
+            return f"next record's timing {event.status}{reason}; scores use the calibrated ratio"
         case ev.Note():
             return f"{event.level}: {event.text}"
         case ev.SessionFinished():

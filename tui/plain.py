@@ -26,7 +26,8 @@ PROMPT = "speedrun> "
 def event_lines(event: ev.Event) -> list[str]:
     """What plain mode prints for one event: its summary, log lines, a diff to approve."""
     if isinstance(event, ev.LogLines):
-        return [f"[{event.node}] {line}" for line in event.lines]
+        tag = "target" if event.node is None else event.node  # no node: the next record's timing
+        return [f"[{tag}] {line}" for line in event.lines]
     if isinstance(event, ev.Metric):
         return []
     summary = describe(event)

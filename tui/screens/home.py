@@ -100,22 +100,30 @@ class HomeScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _load(self) -> None:
-        from records.catalog import list_tasks, why_not_ready
+        from records.catalog import calibration_note, list_tasks, why_not_ready
 
-        tasks = [(task, why_not_ready(task)) for task in list_tasks()]
+        catalog = list_tasks()
+        tasks = [(task, why_not_ready(task)) for task in catalog]
+        note = calibration_note(catalog)
         infos = []
         if self.db_path.exists():
             from sessions.store import Store
 
             with Store(self.db_path, readonly=True) as store:
                 infos = store.list_sessions()
-        self.app.call_from_thread(self._loaded, tasks, infos)
+        self.app.call_from_thread(self._loaded, tasks, infos, note)
 
-    def _loaded(self, tasks: list, infos: list) -> None:
+    def _loaded(self, tasks: list, infos: list, note: str) -> None:
+        banner = self._banner()
+        if note:
+            provisional = any(task.provisional for task, _ in tasks)
+            banner.append(f"\n{note}", style="yellow" if provisional else "dim")
+        self.query_one("#banner", Static).update(banner)
         table = self.query_one("#tasks", DataTable)
         table.clear()
         for task, reason in tasks:
-            status = Text(reason, style="dim") if reason else Text("ready", style="green")
+            status = Text(reason, style="dim") if reason else (
+                Text("ready, provisional", style="yellow") if task.provisional else Text("ready", style="green"))
             table.add_row(task.id, status, _secs(task.start_time_s), _secs(task.target_time_s),
                           ",".join(task.hint_levels) or "-", task.title, key=task.id)
         choices = [(task.id, task.id) for task, _ in tasks]

@@ -175,7 +175,8 @@ class ReplayScreen(Screen):
             activity = "replay · following live"
         score = score_session(state) if state.started else None
         self.query_one(StatusBar).show(status_of(state, mode=None, fsr=score.fsr if score else None,
-                                                 now=state.last_ts or time.time(), activity=activity))
+                                                 now=state.last_ts or time.time(), activity=activity,
+                                                 provisional=score is not None and score.provisional))
         node = self.query_one(Workspace).focus_node(state)
         caption = f"event {self.position}/{self.total}" + (f" · node {node}" if node is not None else "")
         self.query_one(Timeline).show(self.total, self.position, caption)

@@ -127,7 +127,8 @@ class SessionScreen(Screen):
     def current_status(self) -> Status:
         score = score_session(self.state) if self.state.started else None
         return status_of(self.state, mode=self.control.mode if self.control else None,
-                         fsr=score.fsr if score else None, now=time.time(), activity=self._activity())
+                         fsr=score.fsr if score else None, now=time.time(), activity=self._activity(),
+                         provisional=score is not None and score.provisional)
 
     def _show_status(self) -> None:
         self.query_one(StatusBar).show(self.current_status())

@@ -25,9 +25,11 @@ class Status:
     cost_usd: float
     elapsed_s: float
     state: str  # running, paused, waiting for you, finished...
+    provisional: bool = False  # the FSR rests on another CPU's calibration: marked "(prov.)"
 
 
-def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: float, activity: str) -> Status:
+def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: float, activity: str,
+              provisional: bool = False) -> Status:
     started = state.started
     # "budget" is what the controller settled on (max_nodes, or the model's default: 1 for reference).
     config = started.config if started else {}
@@ -45,6 +47,7 @@ def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: 
         cost_usd=state.cost_usd,
         elapsed_s=max(0.0, now - begin),
         state=activity,
+        provisional=provisional,
     )
 
 
@@ -58,6 +61,12 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
+def _fsr(status: Status) -> str:
+    if status.fsr is None:
+        return "-"
+    return f"{status.fsr:.3f}" + (" (prov.)" if status.provisional else "")
+
+
 def status_text(status: Status) -> Text:
     parts = [
         ("", status.task, "bold"),
@@ -65,7 +74,7 @@ def status_text(status: Status) -> Text:
         ("mode ", status.mode, "bold cyan"),
         ("node ", f"{status.nodes}/{status.node_budget}", ""),
         ("best ", "-" if status.best_time_s is None else f"{status.best_time_s:.1f}s", "green"),
-        ("FSR ", "-" if status.fsr is None else f"{status.fsr:.3f}", "bold magenta"),
+        ("FSR ", _fsr(status), "bold magenta"),
         ("", f"{status.tokens:,} tok ${status.cost_usd:.2f}", ""),
         ("", _clock(status.elapsed_s), ""),
         ("", status.state, "reverse" if status.state.startswith("waiting") else "italic"),

@@ -1,0 +1,208 @@
+"""`speedrun-tui calibrate micro`: time every rung to the target on this machine, per seed.
+
+Runs go through the runner with a fixed thread count, `jobs` at a time, and each one
+is saved to the calibration file as soon as it ends: an interrupted calibration keeps
+what it measured, and the same command later runs only what is missing. A rung's entry
+(mean and spread over its seeds) is written once all its seeds have run.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from records.calibration import (Calibration, RunTime, RungTimes, all_calibrations, file_name, load_calibration, rung_times,
+                                 save_calibration, significant, user_dir)
+from records.fingerprint import CpuFingerprint, this_cpu
+from records.ladder import RUNGS, Rung
+from speedrun_tui.errors import UserError
+
+RUN_TIMEOUT_S = 3600.0  # the slowest rung on a slow CPU takes about 20 minutes
+
+
+@dataclass(frozen=True)
+class Job:
+    rung: Rung
+    seed: int
+    expected_steps: int  # from an earlier calibration of the same seed, else 0 (unknown)
+
+
+class Progress:
+    """What a calibration reports while it runs; the CLI shows it with Rich (records/calibrate_view.py)."""
+
+    def start(self, jobs: list[Job], fingerprint: CpuFingerprint, out: Path) -> None: ...
+    def step(self, job: Job, step: int, total: int, val_loss: float | None) -> None: ...
+    def done(self, job: Job, run: RunTime | None, error: str = "") -> None: ...
+    def stop(self) -> None: ...
+
+
+def select_rungs(numbers: list[int] | None) -> list[Rung]:
+    if not numbers:
+        return list(RUNGS)
+    bad = [n for n in numbers if not 1 <= n <= len(RUNGS)]
+    if bad:
+        raise UserError(f"unknown rung {bad[0]}: the micro ladder has rungs 1-{len(RUNGS)}")
+    return [RUNGS[n - 1] for n in sorted(set(numbers))]
+
+
+def calibrate(rungs: list[Rung], *, seeds: int, threads: int, target_loss: float, jobs: int = 1,
+              out: Path | None = None, redo: bool = False, progress: Progress | None = None,
+              cancel: threading.Event | None = None) -> Calibration:
+    """Measure what `rungs` still miss (all of it with `redo`) and return the saved calibration."""
+    if seeds < 1 or jobs < 1 or threads < 1:
+        raise UserError(f"--seeds, --jobs and --threads must be at least 1, got {seeds}, {jobs} and {threads}")
+    here = this_cpu(threads)
+    out = out or user_dir() / file_name(here)
+    calibration = _resumable(load_calibration(out), here, seeds, target_loss)
+    if redo:
+        redone = {r.slug for r in rungs}
+        calibration.rungs = [r for r in calibration.rungs if r.id not in redone]
+        calibration.pending = [r for r in calibration.pending if r.rung not in redone]
+    todo = _jobs(rungs, calibration, seeds)
+    progress = progress or Progress()
+    cancel = cancel or threading.Event()
+    progress.start(todo, here, out)
+    try:
+        failures = _run_all(todo, calibration, out, threads, jobs, progress, cancel)
+    finally:
+        progress.stop()
+    if cancel.is_set():
+        raise UserError(f"interrupted: the finished runs are kept in {out}; run the same command to resume")
+    if failures:
+        raise UserError(f"{len(failures)} run(s) failed, their rungs were not written; first: {failures[0]}")
+    save_calibration(calibration, out)
+    return calibration
+
+
+def _resumable(previous: Calibration | None, here: CpuFingerprint, seeds: int, target_loss: float) -> Calibration:
+    """What an earlier calibration in the same file leaves to keep: nothing unless it is comparable."""
+    fresh = Calibration(target_loss, here, seeds, "cpu")
+    if previous is None or previous.target_loss != target_loss or not previous.fingerprint.same_kind(here):
+        return fresh
+    fresh.rungs, fresh.pending = previous.rungs, [r for r in previous.pending if r.seed < seeds]
+    return fresh
+
+
+def _jobs(rungs: list[Rung], calibration: Calibration, seeds: int) -> list[Job]:
+    known = {(r.rung, r.seed) for r in calibration.pending}
+    steps = _known_steps()
+    return [Job(rung, seed, steps.get((rung.slug, seed), 0))
+            for rung in rungs if len(calibration.seed_times_s(rung.slug)) < seeds
+            for seed in range(seeds) if (rung.slug, seed) not in known]
+
+
+def _known_steps() -> dict[tuple[str, int], int]:
+    """Steps to target per (rung, seed) from any calibration: a seed fixes them on every CPU."""
+    steps: dict[tuple[str, int], int] = {}
+    for calibration in reversed(all_calibrations()):
+        for rung in calibration.rungs:
+            steps.update({(rung.id, seed): n for seed, n in enumerate(rung.steps)})
+    return steps
+
+
+def _run_all(todo: list[Job], calibration: Calibration, out: Path, threads: int, jobs: int,
+             progress: Progress, cancel: threading.Event) -> list[str]:
+    failures: list[str] = []
+    lock = threading.Lock()
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="calibrate") as pool:
+        futures = {pool.submit(_run_once, job, threads, calibration.target_loss, progress, cancel): job
+                   for job in todo}
+        try:
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    run = future.result()
+                except UserError as err:  # keep measuring the other rungs; report at the end
+                    failures.append(str(err))
+                    progress.done(job, None, str(err))
+                    continue
+                if run is None:  # cancelled
+                    continue
+                with lock:
+                    _record(calibration, job.rung, run, out)
+                progress.done(job, run)
+        except KeyboardInterrupt:
+            cancel.set()
+    return failures
+
+
+def _record(calibration: Calibration, rung: Rung, run: RunTime, out: Path) -> None:
+    """Keep one finished run; a rung with all its seeds becomes its ladder entry."""
+    calibration.pending.append(run)
+    mine = [r for r in calibration.pending if r.rung == rung.slug]
+    if len(mine) >= calibration.seeds:
+        calibration.pending = [r for r in calibration.pending if r.rung != rung.slug]
+        entries = {r.id: r for r in calibration.rungs}
+        entries[rung.slug] = rung_times(rung.slug, rung.mirrors, mine)
+        calibration.rungs = [entries[r.slug] for r in RUNGS if r.slug in entries]
+    save_calibration(calibration, out)
+
+
+def _run_once(job: Job, threads: int, target_loss: float, progress: Progress,
+              cancel: threading.Event) -> RunTime | None:
+    """One run to the target; None when cancelled."""
+    from records.catalog import micro_env
+    from runner.local import run_local
+    from runner.spec import RunSpec
+
+    if cancel.is_set():
+        return None
+    env = {**micro_env(seed=job.seed, threads=threads, target_loss=target_loss), "SPEEDRUN_CLOCK": "cpu"}
+    clocks: list[str] = []
+    result = run_local(RunSpec(script=job.rung.script, target_loss=target_loss, timeout_s=RUN_TIMEOUT_S, env=env),
+                       on_line=_watch(job, progress, clocks), cancel=cancel)
+    if result.status == "cancelled" or cancel.is_set():
+        return None
+    if not result.valid:
+        raise UserError(f"rung {job.rung.number} ({job.rung.slug}) seed {job.seed}: {result.status}, "
+                        f"{result.reason}; fix the rung or choose another --target-loss")
+    return RunTime(job.rung.slug, job.seed, result.time_to_target_ms / 1000.0, int(result.steps_to_target),
+                   _wall_seconds(clocks))
+
+
+def _watch(job: Job, progress: Progress, clocks: list[str]) -> Callable:
+    def on_line(line) -> None:
+        if line.text.startswith("clocks:"):
+            clocks.append(line.text)
+        elif line.metric is not None:
+            m = line.metric
+            progress.step(job, m.step, job.expected_steps or m.total_steps or 0, m.val_loss)
+    return on_line
+
+
+def _wall_seconds(clock_lines: list[str]) -> float:
+    """The wall clock from a rung's final `clocks: train_time_cpu:Xms train_time_wall:Yms` line (nan if none)."""
+    for token in (clock_lines[-1].split() if clock_lines else []):
+        if token.startswith("train_time_wall:"):
+            return float(token.removeprefix("train_time_wall:").removesuffix("ms")) / 1000.0
+    return float("nan")
+
+
+@dataclass(frozen=True)
+class LadderRow:
+    rung: Rung
+    times: RungTimes
+    vs_first: float
+    vs_previous: float | None
+    significant: bool | None  # against the previous rung; None for the first
+
+
+def ladder_rows(calibration: Calibration) -> list[LadderRow]:
+    """The calibrated rungs in ladder order, with their speedups and whether each step is significant."""
+    rows: list[LadderRow] = []
+    first: RungTimes | None = None
+    previous: RungTimes | None = None
+    for rung in RUNGS:
+        times = calibration.rung(rung.slug)
+        if times is None:
+            previous = None
+            continue
+        first = first or times
+        rows.append(LadderRow(rung, times, first.mean_s / times.mean_s,
+                              previous.mean_s / times.mean_s if previous else None,
+                              significant(times, previous) if previous else None))
+        previous = times
+    return rows
