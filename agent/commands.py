@@ -25,18 +25,23 @@ def register(sub) -> None:
         "searches for a faster train.py. Models: any litellm model string (anthropic/..., openai/..., "
         "ollama_chat/..., hosted_vllm/...), or the built-ins `reference` (the task's own next record: the "
         "upper bound), `scripted:PATH` (canned replies) and `replay:SESSION` (a recorded session's replies).")
-    run.add_argument("task", metavar="TASK", help="task id, e.g. micro/1 or nanogpt/4 (see `speedrun-tui tasks`)")
-    run.add_argument("--model", default="reference", help="litellm model string or built-in (default: reference)")
+    run.add_argument("task", metavar="TASK", nargs="?",
+                     help="task id, e.g. micro/1 or nanogpt/4 (see `speedrun-tui tasks`); not needed with --resume")
+    run.add_argument("--model", default="reference",
+                     help="litellm model string or built-in (default: reference; in human mode: human, no model)")
     run.add_argument("--api-base", metavar="URL", help="endpoint of a self-hosted or OpenAI-compatible server")
     run.add_argument("--scaffold", default="flat", choices=SCAFFOLD_NAMES, help="search policy (default: flat)")
     run.add_argument("--hints", default="none", choices=HINT_NAMES, help="hint regime (default: none)")
-    run.add_argument("--mode", default="auto", choices=("auto", "copilot", "human"), help="who decides (default: auto)")
+    # No defaults here for --mode and --parallel: a resumed session keeps its own unless they are given.
+    run.add_argument("--mode", choices=("auto", "copilot", "human"),
+                     help="who decides (default: auto; a resumed session keeps its mode)")
     run.add_argument("--max-nodes", type=int, metavar="N",
                      help="agent nodes after the root (default: 20, or 1 for the reference model)")
-    run.add_argument("--parallel", type=int, default=1, metavar="N", help="nodes run at once (default: 1)")
+    run.add_argument("--parallel", type=int, metavar="N",
+                     help="nodes run at once (default: 1; a resumed session keeps its own)")
     run.add_argument("--seed", type=int, default=0, help="seed of the training runs and the scaffold's choices")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="per run (default: from the start code's time)")
-    run.add_argument("--resume", metavar="SESSION", help="continue an unfinished session")
+    run.add_argument("--resume", metavar="SESSION", help="continue an unfinished session (TASK may be left out)")
     run.add_argument("--llm-timeout", type=float, default=600.0, metavar="SECONDS",
                      help="one model call before it is retried (default: 600)")
     run.add_argument("--backend", choices=("local", "slurm"), default="local",
@@ -83,7 +88,11 @@ def register(sub) -> None:
 def session_config(args: argparse.Namespace):
     from agent.config import SessionConfig
 
-    return SessionConfig(task_id=args.task, model=args.model, api_base=args.api_base, scaffold=args.scaffold,
+    if not args.task and not args.resume:
+        from speedrun_tui.errors import UserError
+
+        raise UserError("run needs a TASK (e.g. micro/1; see `speedrun-tui tasks`) or --resume SESSION")
+    return SessionConfig(task_id=args.task or "", model=args.model, api_base=args.api_base, scaffold=args.scaffold,
                          hints=args.hints, mode=args.mode, max_nodes=args.max_nodes, parallel=args.parallel,
                          seed=args.seed, timeout_s=args.timeout, backend=args.backend,
                          slurm_config=args.slurm_config, sandbox=args.sandbox, llm_timeout_s=args.llm_timeout,

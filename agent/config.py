@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 Mode = Literal["auto", "copilot", "human"]
 MODES: tuple[str, ...] = ("auto", "copilot", "human")
+# The model of a session a person drives alone: nothing to call, the benchmark's budget, no upper-bound label.
+HUMAN_MODEL = "human"
 
 
 @dataclass
 class SessionConfig:
-    task_id: str
+    task_id: str  # "" with --resume alone: the stored session's task
     model: str = "reference"
     api_base: str | None = None
     scaffold: str = "flat"
     hints: str = "none"
-    mode: Mode = "auto"
+    mode: Mode | None = None  # None: not given; a new session runs auto, a resumed one keeps its own
     max_nodes: int | None = None  # agent nodes after the root; None = the scaffold's budget
-    parallel: int = 1
+    parallel: int | None = None  # None: not given; a new session runs 1, a resumed one keeps its own
     seed: int = 0
     timeout_s: float | None = None  # per run; None = derived from the root's measured time
     backend: str = "local"
@@ -28,6 +30,15 @@ class SessionConfig:
     # Time the next record's code at the end, so the score needs no ratio calibrated on another CPU.
     # Configs stored before this field read as True through the default (from_json keeps known keys only).
     time_target: bool = True
+
+    def for_new_session(self) -> SessionConfig:
+        """The config a new session is stored with: what was not given takes its default.
+
+        In human mode the default model `reference` would bring its one-node budget and its
+        upper-bound label to a person's session, so an unset or `reference` model becomes `human`."""
+        mode = self.mode or "auto"
+        model = HUMAN_MODEL if mode == "human" and self.model in ("", "reference") else self.model
+        return replace(self, model=model, mode=mode, parallel=1 if self.parallel is None else self.parallel)
 
     def to_json(self) -> dict:
         return asdict(self)

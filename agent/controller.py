@@ -15,10 +15,11 @@ from __future__ import annotations
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from agent.config import MODES, SessionConfig
+from agent.config import HUMAN_MODEL, MODES, SessionConfig
 from agent.decisions import Decision
 from agent.editblocks import unified_diff
 from agent.llm import LLMClient, LLMError
@@ -26,6 +27,7 @@ from agent.models import REPLAYED_PURPOSES, default_budget, make_client, model_l
 from agent.prompts import (PromptContext, debug_messages, draft_messages, improve_messages,
                            question_messages, revision, with_steering)
 from agent.proposals import MAX_REFLECTIONS, Proposal, Proposer
+from agent.rules import check_rules
 from agent.scaffolds import BENCHMARK_BUDGET, Action, best_valid, counted, get_scaffold, next_actions
 from records.task import HINT_REGIMES, Task
 from runner.result import RunResult
@@ -73,6 +75,7 @@ class Controller:
     # -- opening --------------------------------------------------------------------
 
     def _start(self, config: SessionConfig, task: Task | None, run_env: dict[str, str] | None) -> None:
+        config = config.for_new_session()
         _validate(config)
         self.config = config
         self.task, self.run_env = _task_setup(config, task, run_env)
@@ -117,8 +120,7 @@ class Controller:
         stored = SessionConfig.from_json(state.started.config)
         if config.task_id and config.task_id != stored.task_id:
             raise UserError(f"session {session_id} is a session of {stored.task_id}, not {config.task_id}")
-        # The person may come back in another mode, with another parallelism.
-        stored.mode, stored.parallel = config.mode, config.parallel
+        stored = _resumed_config(stored, events, config)
         _validate(stored)
         self.config = stored
         self.task, self.run_env = _task_setup(stored, task, run_env)
@@ -191,6 +193,9 @@ class Controller:
         """Switch between auto, copilot and human at any time; a pending approval is granted on auto."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+        if self.config.model == HUMAN_MODEL and mode != "human":
+            self._note_aside(Note(level="warning", text=f"no {mode} mode: this session has no model (model human)"))
+            return
         old, self.mode = self.mode, mode
         if old == mode:
             return
@@ -198,7 +203,11 @@ class Controller:
             # The approval in wait goes to the new mode: auto runs it, human mode drops it.
             kind = "approve" if mode == "auto" else "skip"
             self._decisions.put((Decision(kind, f"switched to {mode}"), "policy"))
-        threading.Thread(target=self._emit, args=(Note(text=f"mode: {old} -> {mode}"),), daemon=True).start()
+        self._note_aside(Note(text=f"mode: {old} -> {mode}"))
+
+    def _note_aside(self, note: Note) -> None:
+        """Emit from a thread of its own: the caller may be a view's callback, which holds the event lock."""
+        threading.Thread(target=self._emit, args=(note,), daemon=True).start()
 
     def decide(self, decision: Decision) -> None:
         """Answer the pending approval (thread-safe); `ask` decisions are questions, answered aside.
@@ -473,7 +482,7 @@ class Controller:
         return False
 
     def _run_human(self, nid: int, code: str, base_code: str) -> bool:
-        violations = self._proposer().check_hand_edit(code)
+        violations = check_rules(self.start_code, code)  # not through the model: a human session may have none
         if violations:
             self._emit(EditFailed(node=nid, reason="The edit breaks the rules: " + "; ".join(violations),
                                   rule_violation=True))
@@ -662,12 +671,25 @@ class Controller:
             self._emit(Note(level="error", text=f"no answer: {err}"))
 
 
+def _resumed_config(stored: SessionConfig, events: list[Event], given: SessionConfig) -> SessionConfig:
+    """The stored config with the mode and parallelism the session last ran with, unless the person
+    gives others now (a co-pilot or human session must not come back in the CLI's default mode)."""
+    for event in events:
+        if event.kind == "session_resumed":
+            stored = replace(stored, mode=event.mode, parallel=event.parallel)
+    return replace(stored, mode=given.mode or stored.mode,
+                   parallel=stored.parallel if given.parallel is None else given.parallel)
+
+
 def _validate(config: SessionConfig) -> None:
     get_scaffold(config.scaffold)
     if config.hints not in HINT_REGIMES:
         raise UserError(f"unknown hint regime {config.hints!r}; choose one of {', '.join(HINT_REGIMES)}")
     if config.mode not in MODES:
         raise UserError(f"unknown mode {config.mode!r}; choose one of {', '.join(MODES)}")
+    if config.model == HUMAN_MODEL and config.mode != "human":
+        raise UserError(f"--mode {config.mode} needs a model, and this session's is `human` (a person alone); "
+                        "use --mode human")
     if not config.llm_timeout_s > 0:
         raise UserError(f"--llm-timeout must be a positive number of seconds, got {config.llm_timeout_s}")
     if config.parallel < 1:

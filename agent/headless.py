@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from rich.console import Console
@@ -18,30 +20,41 @@ from rich.table import Table
 from agent.controller import Controller
 from agent.decisions import Decision
 from agent.editblocks import diff_stats
+from agent.liveprogress import LiveProgress
 from agent.models import model_label
-from sessions.events import Event
+from sessions.events import ApprovalRequested, Event
+from sessions.progress import ProgressTracker
 from sessions.scoring import Score, score_session
 from sessions.state import SessionState
 
 COPILOT_KEYS = ("[a] approve  [A] approve all  [r REASON] reject  [s TEXT] steer  [e] edit  [k] skip  "
                 "[? QUESTION] ask  [q] stop")
 HUMAN_KEYS = "[Enter] run the saved train.py  [k] drop it  [? QUESTION] ask  [q] stop"
+ANSWER_POLL_S = 0.05  # how often a piped answer looks for the approval it answers
 # Where the score's next-record time comes from (sessions/fsr.py), as the summary names it.
 TARGET_SOURCE_LABELS = {"timed": "timed here", "calibrated": "calibrated for this CPU",
                         "provisional": "provisional: another CPU's calibration"}
 
 
 class ProgressPrinter:
-    """A controller subscriber: one line per step that matters, on stderr."""
+    """A controller subscriber: one line per step that matters, on stderr, and below them the runs
+    in flight as a live progress display (on a terminal)."""
 
     def __init__(self, state: SessionState, console: Console):
         self.state = state
         self.console = console
+        self.tracker = ProgressTracker.from_state(state)
+        self.live = LiveProgress(console)
 
     def __call__(self, event: Event) -> None:
+        self.tracker.apply(event)
         handler = getattr(self, f"_{event.kind}", None)
         if handler is not None:
             handler(event)
+        self.live.follow(event, self.tracker.runs, asking=self.state.pending_approval is not None)
+
+    def close(self) -> None:
+        self.live.close()
 
     def _say(self, text: str) -> None:
         self.console.print(text, highlight=False)
@@ -143,8 +156,9 @@ def run_headless(controller: Controller, console: Console | None = None) -> Scor
     if controller.state.started is not None:
         printer(controller.state.started)
     controller.subscribe(printer)
-    if controller.mode != "auto" and sys.stdin.isatty():
-        threading.Thread(target=read_decisions, args=(controller, console), daemon=True).start()
+    if controller.mode != "auto":
+        threading.Thread(target=read_decisions, args=(controller, console, sys.stdin),
+                         kwargs={"interactive": sys.stdin.isatty()}, daemon=True).start()
     outcome: dict = {}
     # An Event, not Thread.join: a join interrupted by Ctrl-C can later report the thread gone while it runs.
     done = threading.Event()
@@ -166,6 +180,8 @@ def run_headless(controller: Controller, console: Console | None = None) -> Scor
         console.print("stopping: the session can be resumed with --resume " + controller.session_id)
         controller.stop()
         done.wait()
+    finally:
+        printer.close()  # whatever ended the session, the terminal gets its cursor back
     if "error" in outcome:
         raise outcome["error"]
     score = outcome["score"]
@@ -191,32 +207,63 @@ def _sigterm_interrupts():
         signal.signal(signal.SIGTERM, previous)
 
 
-def read_decisions(controller: Controller, console: Console) -> None:
-    """Typed answers to approvals: one line each (see COPILOT_KEYS / HUMAN_KEYS)."""
-    for raw in sys.stdin:
-        line = raw.rstrip("\n")
-        key, _, text = line.strip().partition(" ")
+def read_decisions(controller: Controller, console: Console, lines: Iterable[str], *, interactive: bool) -> None:
+    """Answers to approvals, one line each (see COPILOT_KEYS / HUMAN_KEYS); `? QUESTION` is asked at once.
+
+    Typed at a terminal, an answer goes to what waits now. From a pipe, each answer (`q` included)
+    waits for the next approval it can answer, and the end of the input acts as `q`: the session
+    stops, resumable, the next time it asks."""
+    answered: int | None = None  # seq of the approval the last piped answer went to
+    for raw in lines:
+        key, _, text = raw.strip().partition(" ")
+        if key == "?":
+            controller.ask(text)
+            continue
+        if not _is_answer(key, text):
+            console.print(f"? {COPILOT_KEYS}")
+            continue
+        if not interactive:
+            pending = _next_approval(controller, answered)
+            if pending is None:
+                return  # the session ended before anything asked for this answer
+            answered = pending.seq
         if key == "q":
             controller.stop()
             return
-        if key == "?":
-            controller.ask(text)
-        elif key in ("", "a"):
-            controller.decide(Decision("approve"))
-        elif key == "A":
-            controller.decide(Decision("approve_all"))
-        elif key == "r":
-            controller.decide(Decision("reject", text))
-        elif key == "s" and text:
-            controller.decide(Decision("steer", text))
-        elif key == "k":
-            controller.decide(Decision("skip"))
-        elif key == "e":
-            edited = _edit_pending(controller)
-            if edited is not None:
-                controller.decide(Decision("edit", code=edited))
-        else:
-            console.print(f"? {COPILOT_KEYS}")
+        decision = _decision(controller, key, text)
+        if decision is not None:
+            controller.decide(decision)
+    if not interactive and _next_approval(controller, answered) is not None:
+        console.print("stdin ended: stopping; resume with `speedrun-tui run --resume "
+                      f"{controller.session_id}`")
+        controller.stop()
+
+
+# Keys that answer an approval with a decision (`e` opens the editor first); `q` answers by stopping.
+DECISION_KEYS = {"": "approve", "a": "approve", "A": "approve_all", "r": "reject", "s": "steer", "k": "skip",
+                 "e": "edit"}
+
+
+def _is_answer(key: str, text: str) -> bool:
+    return key == "q" or key in DECISION_KEYS and (key != "s" or bool(text))
+
+
+def _next_approval(controller: Controller, answered: int | None) -> ApprovalRequested | None:
+    """The first approval asked after the one numbered `answered`; None once the session has ended."""
+    while controller.state.finished is None:
+        pending = controller.state.pending_approval
+        if pending is not None and pending.seq != answered:
+            return pending
+        time.sleep(ANSWER_POLL_S)
+    return None
+
+
+def _decision(controller: Controller, key: str, text: str) -> Decision | None:
+    if key == "e":
+        edited = _edit_pending(controller)
+        return None if edited is None else Decision("edit", code=edited)
+    kind = DECISION_KEYS[key]
+    return Decision(kind, text if kind in ("reject", "steer") else "")
 
 
 def _edit_pending(controller: Controller) -> str | None:

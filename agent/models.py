@@ -1,13 +1,15 @@
 """Which model a session talks to: a litellm model string, or one of the built-ins.
 
 Built-ins: `reference` (the task's own next record, the upper bound), `scripted:PATH`
-(canned replies from a file) and `replay:SESSION` (the replies a recorded session got).
+(canned replies from a file), `replay:SESSION` (the replies a recorded session got) and
+`human` (a person alone: no model at all).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from agent.config import HUMAN_MODEL
 from agent.llm import LLMClient
 from agent.providers import REFERENCE_LABEL, CannedReplies, FixedReply, load_scripted, register
 from records.task import Task
@@ -18,7 +20,7 @@ REPLAYED_PURPOSES = ("draft", "improve", "debug", "fix_edit", "steer", "reject")
 
 
 def is_builtin(model: str) -> bool:
-    return model == "reference" or model.startswith(("scripted:", "replay:"))
+    return model in ("reference", HUMAN_MODEL) or model.startswith(("scripted:", "replay:"))
 
 
 def model_label(model: str) -> str:
@@ -34,6 +36,8 @@ def default_budget(model: str) -> int | None:
 def make_client(model: str, *, task: Task, api_base: str | None = None, db_path: Path | None = None,
                 replies_used: int = 0, **client_kwargs) -> LLMClient:
     """A client for `model`; `replies_used` skips the canned replies a resumed session already had."""
+    if model == HUMAN_MODEL:
+        raise UserError("model human has no model to ask: start the session with --model M for answers")
     if model == "reference":
         from agent.reference import reference_reply
 

@@ -261,8 +261,9 @@ class Store:
         return 0 if last is None else last + 1
 
     def read_events(self, session_id: str, start: int = 0, stop: int | None = None, *,
-                    node: int | None = None, skip_kinds: tuple[str, ...] = ()) -> list[ev.Event]:
-        """Committed events with start <= seq < stop, in order (optionally one node's only)."""
+                    node: int | None = None, skip_kinds: tuple[str, ...] = (),
+                    kinds: tuple[str, ...] = ()) -> list[ev.Event]:
+        """Committed events with start <= seq < stop, in order (optionally one node's, or some kinds, only)."""
         sql = "SELECT seq, kind, node, ts, payload FROM events WHERE session_id=? AND seq>=?"
         params: list = [session_id, start]
         if stop is not None:
@@ -274,6 +275,9 @@ class Store:
         if skip_kinds:
             sql += f" AND kind NOT IN ({','.join('?' * len(skip_kinds))})"
             params.extend(skip_kinds)
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            params.extend(kinds)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY seq", params).fetchall()
         return [_decode(kind, payload, node_id, ts, seq) for seq, kind, node_id, ts, payload in rows]

@@ -21,6 +21,17 @@ def test_run_flags_make_the_session_config():
     assert (cfg.max_nodes, cfg.parallel, cfg.seed, args.ui) == (7, 2, 5, "headless")
 
 
+def test_resume_needs_no_task_and_leaves_mode_and_parallelism_to_the_session():
+    cfg = session_config(build_parser().parse_args(["run", "--resume", "3fa2", "--headless"]))
+    assert (cfg.task_id, cfg.mode, cfg.parallel) == ("", None, None)  # not given: the stored session's
+
+
+def test_run_without_a_task_or_resume_is_one_line_naming_both(tmp_path, capsys):
+    assert main(["run", "--headless", "--db", str(tmp_path / "s.db")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run needs a TASK" in err and "--resume SESSION" in err
+
+
 def test_missing_api_key_is_one_line_naming_the_variable(monkeypatch, capsys):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)

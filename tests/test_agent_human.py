@@ -3,7 +3,10 @@
 import pytest
 from agent_helpers import FAKE_TRAIN, Recorder, config, open_controller, run_in_thread, speedup, write_script
 
+from agent.config import SessionConfig
 from agent.decisions import Decision
+from agent.scaffolds import BENCHMARK_BUDGET
+from speedrun_tui.errors import UserError
 
 
 def test_a_save_is_seen_shown_as_a_diff_and_run_on_request(tmp_path):
@@ -70,4 +73,35 @@ def test_leaving_human_mode_hands_the_session_to_the_agent(tmp_path):
     nodes = controller.state.nodes
     assert [(n.stage, n.status) for n in nodes.values()][1:] == [("human", "valid"), ("draft", "valid")]
     assert outcome["score"].best_time_s == pytest.approx(0.45)
+    store.close()
+
+
+def test_a_human_session_without_a_model_is_model_human_with_the_benchmark_budget(tmp_path):
+    # `reference` is the default of the CLI and of the home form; its budget is one node.
+    controller, store = open_controller(tmp_path, SessionConfig(task_id="fake/1", mode="human"))
+    started = controller.state.started
+    assert (controller.config.model, controller.budget) == ("human", BENCHMARK_BUDGET)
+    assert (started.model, started.config["model_label"]) == ("human", "human")  # not the upper bound
+    store.close()
+    capped, store = open_controller(tmp_path, SessionConfig(task_id="fake/1", mode="human", max_nodes=3))
+    assert (capped.config.model, capped.budget) == ("human", 3)
+    store.close()
+
+
+def test_model_human_stays_in_human_mode_and_has_nobody_to_ask(tmp_path):
+    with pytest.raises(UserError, match="--mode auto needs a model"):
+        open_controller(tmp_path, SessionConfig(task_id="fake/1", model="human", mode="auto"))
+    controller, store = open_controller(tmp_path, SessionConfig(task_id="fake/1", mode="human"))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    thread, outcome = run_in_thread(controller)
+    recorder.wait_for(lambda e: e.kind == "note" and "in your editor" in e.text)
+    controller.set_mode("auto")
+    recorder.wait_for(lambda e: e.kind == "note" and "no auto mode" in e.text)
+    controller.ask("what limits the speed?")
+    recorder.wait_for(lambda e: e.kind == "note" and "no answer: model human has no model to ask" in e.text)
+    assert controller.mode == "human"
+    controller.stop()
+    thread.join(30)
+    assert controller.state.finished.status == "stopped"
     store.close()

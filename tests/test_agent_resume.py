@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from agent_helpers import config, open_controller, speedup, write_script
+from agent_helpers import Recorder, config, open_controller, run_in_thread, speedup, write_script
 
 from sessions.store import Store
 from speedrun_tui.errors import UserError
@@ -79,3 +79,34 @@ def test_a_finished_session_cannot_be_resumed(tmp_path):
     store.close()
     with pytest.raises(UserError, match="has finished"):
         open_controller(tmp_path, config(script), session_id=controller.session_id)
+
+
+def stopped_human_session(tmp_path, script):
+    """A human session stopped while it waits for the first save (no model call, no edit)."""
+    controller, store = open_controller(tmp_path, config(script, mode="human", parallel=2))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+    thread, _ = run_in_thread(controller)
+    recorder.wait_for(lambda e: e.kind == "note" and "in your editor" in e.text)
+    controller.stop()
+    thread.join(30)
+    store.close()
+    return controller.session_id
+
+
+def test_a_resumed_session_keeps_its_mode_and_parallelism_unless_they_are_given(tmp_path):
+    script = write_script(tmp_path, [speedup(0.5)])
+    session = stopped_human_session(tmp_path, script)
+
+    kept, store = open_controller(tmp_path, config(script), session_id=session)  # mode, parallel: not given
+    assert (kept.mode, kept.config.parallel) == ("human", 2)
+    kept.stop()
+    kept.run()
+    store.close()
+
+    given, store = open_controller(tmp_path, config(script, mode="copilot", parallel=1), session_id=session)
+    assert (given.mode, given.config.parallel) == ("copilot", 1)
+    store.close()  # never run: left unfinished, as a killed process leaves it
+    again, store = open_controller(tmp_path, config(script), session_id=session)
+    assert (again.mode, again.config.parallel) == ("copilot", 1)  # what it was last resumed with
+    store.close()

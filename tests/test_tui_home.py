@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from agent_helpers import fake_task
 from reliability_helpers import processes_running
 from textual.widgets import DataTable, Input, Log, Select
 
+from agent.controller import Controller
 from records.microdata import build_micro
 from sessions import events as ev
 from sessions.store import Store
@@ -172,3 +174,44 @@ def test_bar_lengths():
     assert bar(0.5, 1.0, 10) == "█" * 5
     assert bar(0.0625, 1.0, 2) == "▏"
     assert bar(3.0, 1.0, 4) == "█" * 4  # capped at the width
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("model", ["reference", ""])
+async def test_the_form_in_human_mode_opens_a_human_session_with_the_benchmark_budget(tmp_path, no_keys, model):
+    app, home = home_app(tmp_path / "sessions.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: home.query_one("#tasks", DataTable).row_count, what="the catalog")
+        home.query_one("#task", Select).value = "micro/1"
+        home.query_one("#mode", Select).value = "human"
+        home.query_one("#model", Input).value = model  # "reference": the form's own fallback without a key
+        config = home._form_config()
+    with Store(tmp_path / "sessions.db") as store:
+        controller = Controller(config, store, task=fake_task(tmp_path), run_env={})
+    assert (controller.config.model, controller.mode, controller.budget) == ("human", "human", 20)
+
+
+@pytest.mark.asyncio
+async def test_a_session_in_flight_shows_its_run_until_it_ends(tmp_path, no_keys, monkeypatch):
+    monkeypatch.setattr("tui.screens.home.PROGRESS_S", 0.1)
+    db = tmp_path / "sessions.db"
+    with Store(db) as store:  # written by this process, alive: the session is running
+        w = SessionWriter(store, mode="auto")
+        sid = w.session_id
+        w.add(ev.NodeCreated(node=0, parent=None, stage="root"))
+        w.add(ev.RunStarted(node=0, code_sha="a"))
+        w.add(ev.Metric(node=0, step=50, val_loss=3.9, train_time_ms=5000.0, total_steps=200))
+        w.add(ev.Metric(node=0, step=60, train_loss=3.8, train_time_ms=6000.0, total_steps=200))
+        store.flush()
+        app, screen = home_app(db)
+        async with app.run_test(size=SIZE) as pilot:
+            table = screen.query_one("#sessions", DataTable)
+            status = lambda: str(table.get_row(sid)[4]) if sid in screen.sessions else ""  # noqa: E731
+            await wait_for(pilot, lambda: "node 0" in status(), what="the run in flight")
+            assert status() == "running · node 0 · step 60/200 · val_loss 3.9000"
+            # The rest of the line: the target, the time so far, and 14 s left of the start time's 20 s.
+            assert table.border_subtitle.startswith(f"{sid} node 0 · step 60/200 · val_loss 3.9000 (target 3.28) · ")
+            assert table.border_subtitle.endswith(" · about 14s left")
+            w.add(ev.SessionFinished(status="stopped"))
+            await wait_for(pilot, lambda: status().startswith("unfinished"), what="the session's end")
+            assert table.border_subtitle is None

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
+import types
 
 import pytest
 from agent_helpers import config, open_controller, speedup, write_script
 from prompt_toolkit.document import Document
+from rich.console import Console
 
+from sessions import events as ev
 from sessions.store import Store
 from speedrun_tui.errors import UserError
 from tui.plain import PlainSession, command_completer, event_lines
@@ -138,3 +142,35 @@ def test_event_lines_skip_metrics():
 
     assert event_lines(ev.Metric(node=1, step=3, val_loss=2.0)) == []
     assert event_lines(ev.LogLines(node=4, lines=["a", "b"])) == ["[4] a", "[4] b"]
+
+
+def test_a_script_driven_session_shows_the_run_in_flight_on_a_terminal(tmp_path, monkeypatch):
+    monkeypatch.setenv("TERM", "xterm-256color")  # Rich draws no live display on a dumb terminal
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5)]), mode="copilot"))
+    console = Console(file=io.StringIO(), force_terminal=True, record=True, width=200)
+    session = PlainSession(controller, store, interactive=False, out=Output(), commands=io.StringIO("/approve\n"),
+                           console=console)
+    try:
+        assert session.run() == 0
+    finally:
+        store.close()
+    # The same row as headless: node, bar, step/total, val_loss against the target, time so far, time left.
+    text = console.export_text()
+    assert re.search(r"node 0 \S+ step 5/10 val_loss 2\.5000 \(target 1\.5\) \S+ about 0\.4s left", text)
+    assert re.search(r"node 1 \S+ step 4/10 val_loss 2\.8000 \(target 1\.5\) \S+ at most 0\.3s left", text)
+
+
+def test_the_prompt_shows_the_runs_in_flight_as_its_bottom_toolbar(tmp_path):
+    session, _out, store = plain_session(tmp_path, [], io.StringIO(""))
+    session._prompt = types.SimpleNamespace(bottom_toolbar=None)  # the attribute prompt_toolkit draws
+    try:
+        session.progress.tracker.apply(session.controller.state.started)
+        session._follow_runs(ev.RunStarted(node=0, code_sha="a", ts=time.time() - 65))
+        session._follow_runs(ev.Metric(node=0, step=5, val_loss=2.5, train_time_ms=500.0, total_steps=10))
+        toolbar = session._prompt.bottom_toolbar()
+        assert toolbar.startswith("node 0 · step 5/10 · val_loss 2.5000 (target 1.5) · 1m0")
+        assert toolbar.endswith(" · about 0.4s left")
+        session._follow_runs(ev.RunFinished(node=0, result={}))
+        assert session._prompt.bottom_toolbar is None  # no run in flight: no toolbar
+    finally:
+        store.close()

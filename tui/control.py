@@ -23,6 +23,7 @@ class ControllerLike(Protocol):
 
     session_id: str
     paused: bool
+    mode: str
 
     def decide(self, decision: Decision) -> None: ...
     def ask(self, question: str) -> None: ...
@@ -60,8 +61,8 @@ class SessionControl:
         return self.paused
 
     def set_mode(self, mode: str) -> None:
-        self.mode = mode
         self.controller.set_mode(mode)
+        self.mode = self.controller.mode  # the controller may refuse: a human session has no model for auto
 
     def toggle_mode(self) -> str:
         self.set_mode("copilot" if self.mode == "auto" else "auto")
@@ -103,7 +104,7 @@ class SessionControl:
             return "paused" if self.toggle_pause() else "resumed"
         if name in ("auto", "copilot"):
             self.set_mode(name)
-            return f"mode {name}"
+            return f"mode {self.mode}"
         if name == "cancel":
             self.cancel_run()
             return "cancelling the training in flight"

@@ -11,10 +11,16 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TextIO
 
+from rich.console import Console
+
+from agent.liveprogress import LiveProgress
 from sessions import events as ev
+from sessions.progress import ProgressTracker
+from sessions.state import SessionState
 from speedrun_tui.errors import UserError
 from tui.control import DECISION_COMMANDS, NOTHING_PENDING, SessionControl
 from tui.describe import describe
@@ -68,6 +74,30 @@ class Printer:
                 out.flush()
 
 
+class RunsProgress:
+    """A controller subscriber keeping the runs in flight (sessions.progress) for plain mode: the
+    prompt's bottom toolbar shows them, since a live display would fight the prompt for the screen;
+    a session read from a script (no prompt) gets Rich's live display below its lines instead."""
+
+    def __init__(self, state: SessionState, live: LiveProgress | None = None):
+        self.state = state
+        self.tracker = ProgressTracker()
+        self.live = live
+
+    def __call__(self, event: ev.Event) -> None:
+        self.tracker.apply(event)
+        if self.live is not None:
+            self.live.follow(event, self.tracker.runs, asking=self.state.pending_approval is not None)
+
+    def toolbar(self) -> str:
+        """One line per run in flight, the same fields as headless prints."""
+        return "\n".join(view.line() for view in self.tracker.views(time.time()))
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.close()
+
+
 def run_session(config, db_path: Path, *, session_id: str | None = None) -> int:
     """`speedrun-tui run ... --plain`."""
     from agent.controller import Controller
@@ -82,7 +112,8 @@ def run_session(config, db_path: Path, *, session_id: str | None = None) -> int:
 
 class PlainSession:
     def __init__(self, controller, store, *, interactive: bool, out: TextIO | None = None,
-                 commands: TextIO = sys.stdin):
+                 commands: TextIO = sys.stdin, console: Console | None = None):
+        """`console`: where a script-driven session's live progress goes (a terminal only; stdout by default)."""
         self.controller = controller
         self.commands = commands
         self.store = store
@@ -90,13 +121,17 @@ class PlainSession:
         self.interactive = interactive
         self._out = out
         self.printer = Printer(out)
+        live = None if interactive else LiveProgress(console or Console())
+        self.progress = RunsProgress(controller.state, live)
         self.outcome: dict = {}
         self._prompt = None
 
     def run(self) -> int:
         for event in self.store.read_events(self.controller.session_id):
             self.printer(event)
+            self.progress.tracker.apply(event)  # the history only: none of its runs is still going
         self.controller.subscribe(self.printer)
+        self.controller.subscribe(self._follow_runs)
         worker = threading.Thread(target=self._work, name="controller", daemon=True)
         worker.start()
         try:
@@ -105,6 +140,7 @@ class PlainSession:
             self._say("stopping…")
             self.control.stop()
         worker.join()
+        self.progress.close()
         if "error" in self.outcome:
             raise self.outcome["error"]
         finished = self.controller.state.finished
@@ -167,8 +203,11 @@ class PlainSession:
 
         from speedrun_tui.home import home_dir
 
+        # Redrawn every second, so the toolbar's clock moves while a run trains.
         self._prompt = PromptSession(history=FileHistory(str(home_dir() / "plain_history")),
-                                     completer=command_completer(), complete_while_typing=True)
+                                     completer=command_completer(), complete_while_typing=True,
+                                     refresh_interval=1.0)
+        self._toggle_toolbar()
         with patch_stdout(raw=True):
             while worker.is_alive():
                 try:
@@ -177,6 +216,15 @@ class PlainSession:
                     line = "/quit"
                 if line is None or not self.handle(line):
                     return
+
+    def _follow_runs(self, event: ev.Event) -> None:
+        self.progress(event)
+        self._toggle_toolbar()
+
+    def _toggle_toolbar(self) -> None:
+        """The bottom toolbar only while a run is in flight (prompt_toolkit shows any toolbar that is set)."""
+        if self._prompt is not None:
+            self._prompt.bottom_toolbar = self.progress.toolbar if self.progress.tracker.runs else None
 
     def _end_prompt(self) -> None:
         app = self._prompt.app if self._prompt is not None else None

@@ -22,6 +22,7 @@ from textual.worker import Worker
 from agent.config import MODES, SessionConfig
 from agent.scaffolds import SCAFFOLDS
 from records.task import HINT_REGIMES
+from sessions.progress import RunProgress, RunView
 from speedrun_tui.errors import UserError
 from tui.screens.failures import notify_failure
 from tui.screens.help import HelpScreen
@@ -29,6 +30,10 @@ from tui.screens.help import HelpScreen
 NO_KEY_MESSAGE = ("No LLM API key is set (no *_API_KEY variable in the environment). You can still "
                   "start: model `reference` applies the next record's own change, and mode `human` "
                   "lets you write each edit yourself. Set e.g. OPENAI_API_KEY to use a hosted model.")
+
+
+SESSION_COLUMNS = ("id", "task", "mode", "model", "status", "nodes", "best", "FSR", "updated")
+PROGRESS_S = 2.0  # how often the sessions list, and the runs of sessions in flight, are read again
 
 
 def llm_key_present(environ=os.environ) -> bool:
@@ -90,7 +95,9 @@ class HomeScreen(Screen):
         tasks.add_columns("task", "status", "start", "target", "hints", "title")
         sessions = self.query_one("#sessions", DataTable)
         sessions.border_title = "Recent sessions · enter replays"
-        sessions.add_columns("id", "task", "mode", "model", "status", "nodes", "best", "FSR", "updated")
+        self._status_column = sessions.add_columns(*SESSION_COLUMNS)[SESSION_COLUMNS.index("status")]
+        # Polls start once the first load has drawn the lists (see _show_sessions).
+        self._poller = self.set_interval(PROGRESS_S, self._poll_sessions, pause=True)
         self.action_reload()
 
     # -- loading -------------------------------------------------------------------
@@ -136,14 +143,51 @@ class HomeScreen(Screen):
 
     def _show_sessions(self, infos: list) -> None:
         table = self.query_one("#sessions", DataTable)
+        selected = self._selected_session()
         table.clear()
         self.sessions = {info.id: info for info in infos}
         for info in sorted(infos, key=lambda i: i.updated_ts, reverse=True):
             table.add_row(info.id, info.task, info.mode, info.model, _status(info), str(info.nodes),
                           _secs(info.best_time_s), "-" if info.fsr is None else f"{info.fsr:.3f}",
                           when_label(info.updated_ts), key=info.id)
-        if not infos:
-            table.border_subtitle = f"none yet in {self.db_path}"
+        if selected in self.sessions:  # a redraw keeps the person's place
+            table.move_cursor(row=table.get_row_index(selected))
+        table.border_subtitle = None if infos else f"none yet in {self.db_path}"
+        self._poller.resume()
+
+    # -- sessions in flight ------------------------------------------------------------
+
+    def _poll_sessions(self) -> None:
+        """While this screen shows: sessions that start or end elsewhere, and the runs in flight."""
+        if self.is_current and self.db_path.exists():
+            self._load_sessions()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="progress")
+    def _load_sessions(self) -> None:
+        from sessions.progress import load_runs
+        from sessions.store import Store
+
+        try:
+            with Store(self.db_path, readonly=True) as store:
+                infos = store.list_sessions()
+                runs = {info.id: load_runs(store, info.id) for info in infos if info.status == "running"}
+        except UserError:
+            return  # a reload says what is wrong; a poll would repeat it every tick
+        self.app.call_from_thread(self._show_progress, infos, runs)
+
+    def _show_progress(self, infos: list, runs: dict[str, tuple[RunProgress, ...]]) -> None:
+        if [_row_numbers(info) for info in infos] != [_row_numbers(info) for info in self.sessions.values()]:
+            self._show_sessions(infos)
+        table = self.query_one("#sessions", DataTable)
+        views = {sid: [run.view(time.time()) for run in session_runs] for sid, session_runs in runs.items()}
+        for sid, session_views in views.items():
+            if sid in self.sessions:
+                table.update_cell(sid, self._status_column, _status(self.sessions[sid], session_views),
+                                  update_width=True)
+        # The cell has room for node, step and val_loss; the border says the rest (target, time, estimate).
+        lines = [f"{sid} {view.line()}" for sid, session_views in views.items() for view in session_views]
+        if self.sessions:
+            table.border_subtitle = " | ".join(lines) or None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         notify_failure(self, event)
@@ -190,8 +234,8 @@ class HomeScreen(Screen):
             self.notify(f"Session {session_id} is {info.status}; only an unfinished one can be resumed.",
                         severity="warning")
             return
-        config = SessionConfig(task_id=info.task, model=info.model, scaffold=info.scaffold, hints=info.hints,
-                               mode=info.mode if info.mode in MODES else "copilot")
+        # No mode: the session comes back in the mode it last ran in (Controller._resume).
+        config = SessionConfig(task_id=info.task, model=info.model, scaffold=info.scaffold, hints=info.hints)
         self._open_session(config, resume=session_id)
 
     def action_help(self) -> None:
@@ -254,7 +298,14 @@ def when_label(ts: float) -> str:
     return time.strftime("%H:%M" if today else "%m-%d", moment)
 
 
-def _status(info) -> Text:
+def _row_numbers(info) -> tuple:
+    """What a session's row shows that changes as it runs, its clock aside (no redraw every tick)."""
+    return info.id, info.status, info.ended, info.nodes, info.best_time_s, info.fsr
+
+
+def _status(info, runs: list[RunView] | None = None) -> Text:
+    """The session's status; a running one's runs in flight after it."""
     styles = {"running": "green", "unfinished": "yellow"}
     label = info.status if info.ended in ("", info.status) else f"{info.status} ({info.ended})"
+    label = " · ".join([label, *(run.short() for run in runs or [])])
     return Text(label, style=styles.get(info.status, ""))

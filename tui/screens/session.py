@@ -109,7 +109,7 @@ class SessionScreen(Screen):
         return controller.run()
 
     def _controller_ready(self, controller) -> None:
-        self.control = SessionControl(controller, self.config.mode)
+        self.control = SessionControl(controller, controller.mode)  # a resumed session's own mode
         self.state.session_id = controller.session_id
         if self._quitting:
             controller.stop()
