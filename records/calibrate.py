@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from records.calibration import (Calibration, RunTime, RungTimes, all_calibrations, file_name, load_calibration, rung_times,
-                                 save_calibration, significant, user_dir)
+from records.calibration import (Calibration, RunTime, RungTimes, all_calibrations, file_name, load_calibration,
+                                 rung_times, save_calibration, significant, user_dir)
 from records.fingerprint import CpuFingerprint, this_cpu
 from records.ladder import RUNGS, Rung
 from speedrun_tui.errors import UserError
@@ -66,7 +66,7 @@ def calibrate(rungs: list[Rung], *, seeds: int, threads: int, target_loss: float
     cancel = cancel or threading.Event()
     progress.start(todo, here, out)
     try:
-        failures = _run_all(todo, calibration, out, threads, jobs, progress, cancel)
+        failures = _run_all(todo, calibration, out, threads, jobs, seeds, progress, cancel)
     finally:
         progress.stop()
     if cancel.is_set():
@@ -83,15 +83,15 @@ def _resumable(previous: Calibration | None, here: CpuFingerprint, seeds: int, t
     if previous is None or previous.target_loss != target_loss or not previous.fingerprint.same_kind(here):
         return fresh
     fresh.rungs, fresh.pending = previous.rungs, [r for r in previous.pending if r.seed < seeds]
+    fresh.seeds = max(seeds, previous.seeds)  # the most seeds a rung has; --seeds 5 adds seeds 3 and 4
     return fresh
 
 
 def _jobs(rungs: list[Rung], calibration: Calibration, seeds: int) -> list[Job]:
-    known = {(r.rung, r.seed) for r in calibration.pending}
+    """The runs still missing: more --seeds than a rung has adds only the new seeds."""
     steps = _known_steps()
-    return [Job(rung, seed, steps.get((rung.slug, seed), 0))
-            for rung in rungs if len(calibration.seed_times_s(rung.slug)) < seeds
-            for seed in range(seeds) if (rung.slug, seed) not in known]
+    return [Job(rung, seed, steps.get((rung.slug, seed), 0)) for rung in rungs
+            for seed in sorted(set(range(seeds)) - {r.seed for r in calibration.runs_of(rung.slug)})]
 
 
 def _known_steps() -> dict[tuple[str, int], int]:
@@ -103,7 +103,7 @@ def _known_steps() -> dict[tuple[str, int], int]:
     return steps
 
 
-def _run_all(todo: list[Job], calibration: Calibration, out: Path, threads: int, jobs: int,
+def _run_all(todo: list[Job], calibration: Calibration, out: Path, threads: int, jobs: int, seeds: int,
              progress: Progress, cancel: threading.Event) -> list[str]:
     failures: list[str] = []
     lock = threading.Lock()
@@ -122,18 +122,18 @@ def _run_all(todo: list[Job], calibration: Calibration, out: Path, threads: int,
                 if run is None:  # cancelled
                     continue
                 with lock:
-                    _record(calibration, job.rung, run, out)
+                    _record(calibration, job.rung, run, out, seeds)
                 progress.done(job, run)
         except KeyboardInterrupt:
             cancel.set()
     return failures
 
 
-def _record(calibration: Calibration, rung: Rung, run: RunTime, out: Path) -> None:
-    """Keep one finished run; a rung with all its seeds becomes its ladder entry."""
+def _record(calibration: Calibration, rung: Rung, run: RunTime, out: Path, seeds: int) -> None:
+    """Keep one finished run; a rung with all `seeds` seeds becomes (or extends) its ladder entry."""
     calibration.pending.append(run)
-    mine = [r for r in calibration.pending if r.rung == rung.slug]
-    if len(mine) >= calibration.seeds:
+    mine = calibration.runs_of(rung.slug)
+    if {r.seed for r in mine} >= set(range(seeds)):
         calibration.pending = [r for r in calibration.pending if r.rung != rung.slug]
         entries = {r.id: r for r in calibration.rungs}
         entries[rung.slug] = rung_times(rung.slug, rung.mirrors, mine)

@@ -81,6 +81,14 @@ class Calibration:
         rung = self.rung(slug)
         return list(rung.times_s) if rung else []
 
+    def runs_of(self, slug: str) -> list[RunTime]:
+        """Every measured run of a rung: its entry's seeds, then its pending runs."""
+        rung = self.rung(slug)
+        done = [RunTime(slug, seed, t, n, w) for seed, (t, n, w) in
+                enumerate(zip(rung.times_s, rung.steps, rung.wall_times_s or [math.nan] * len(rung.times_s)))] \
+            if rung else []
+        return done + [r for r in self.pending if r.rung == slug]
+
     def holds(self, *slugs: str) -> bool:
         return all(self.rung(slug) is not None for slug in slugs)
 

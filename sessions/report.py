@@ -24,7 +24,7 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _fsr(value: float | None, target_source: str | None) -> str:
+def fsr_text(value: float | None, target_source: str | None) -> str:
     """The FSR, with "~" when it rests on another kind of CPU's calibration (provisional)."""
     return ("~" if value is not None and target_source == "provisional" else "") + _num(value)
 
@@ -54,7 +54,7 @@ def sessions_table(infos: list[SessionInfo]) -> Table:
         style = _STATUS_STYLE.get(info.status, "")
         table.add_row(info.id, time.strftime("%m-%d %H:%M", time.localtime(info.created_ts)), info.task, info.mode,
                       _config(info.model, info.scaffold, info.hints), f"[{style}]{status}[/]" if style else status,
-                      str(info.nodes), _secs(info.best_time_s), _fsr(info.fsr, info.target_source))
+                      str(info.nodes), _secs(info.best_time_s), fsr_text(info.fsr, info.target_source))
     table.caption = _PROVISIONAL_NOTE if any(i.target_source == "provisional" for i in infos) else None
     return table
 
@@ -70,7 +70,7 @@ def scores_table(scores: list[Score]) -> Table:
             times += " (t)"
         elif s.times_source == "measured":
             times += " (m)"
-        table.add_row(s.session, s.task, s.mode, _config(s.model, s.scaffold, s.hints), _fsr(s.fsr, s.target_source),
+        table.add_row(s.session, s.task, s.mode, _config(s.model, s.scaffold, s.hints), fsr_text(s.fsr, s.target_source),
                       _secs(s.best_time_s), times,
                       f"{s.nodes} {s.buggy_nodes}/{s.improved_nodes}/{s.no_improvement_nodes}",
                       str(s.tokens), f"${s.cost_usd:.2f}", _secs(s.wall_s), str(s.interventions))

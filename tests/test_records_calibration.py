@@ -133,5 +133,8 @@ def test_an_interrupted_calibration_keeps_its_runs_and_resumes_with_only_the_res
     third = StopAfterFirstRun()
     calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, out=out, progress=third)
     assert third.jobs == []  # nothing missing
+    more = calibrate(select_rungs([9]), seeds=3, threads=1, target_loss=5.0, out=out, progress=third)
+    assert third.jobs == [(9, 2)]  # more seeds: only the new one runs, and joins the entry
+    assert more.rungs[0].times_s[:2] == done.rungs[0].times_s and len(more.rungs[0].times_s) == 3
     calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, out=out, redo=True, progress=third)
     assert third.jobs == [(9, 0), (9, 1)]

@@ -23,6 +23,7 @@ from agent.config import MODES, SessionConfig
 from agent.scaffolds import SCAFFOLDS
 from records.task import HINT_REGIMES
 from sessions.progress import RunProgress, RunView
+from sessions.report import fsr_text
 from speedrun_tui.errors import UserError
 from tui.screens.failures import notify_failure
 from tui.screens.help import HelpScreen
@@ -148,7 +149,7 @@ class HomeScreen(Screen):
         self.sessions = {info.id: info for info in infos}
         for info in sorted(infos, key=lambda i: i.updated_ts, reverse=True):
             table.add_row(info.id, info.task, info.mode, info.model, _status(info), str(info.nodes),
-                          _secs(info.best_time_s), "-" if info.fsr is None else f"{info.fsr:.3f}",
+                          _secs(info.best_time_s), fsr_text(info.fsr, info.target_source),
                           when_label(info.updated_ts), key=info.id)
         if selected in self.sessions:  # a redraw keeps the person's place
             table.move_cursor(row=table.get_row_index(selected))
