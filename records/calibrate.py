@@ -185,7 +185,7 @@ def _wall_seconds(clock_lines: list[str]) -> float:
 class LadderRow:
     rung: Rung
     times: RungTimes
-    vs_first: float
+    vs_first: float | None  # the speedup over rung 1, when rung 1 is calibrated
     vs_previous: float | None
     significant: bool | None  # against the previous rung; None for the first
 
@@ -193,15 +193,14 @@ class LadderRow:
 def ladder_rows(calibration: Calibration) -> list[LadderRow]:
     """The calibrated rungs in ladder order, with their speedups and whether each step is significant."""
     rows: list[LadderRow] = []
-    first: RungTimes | None = None
+    first = calibration.rung(RUNGS[0].slug)
     previous: RungTimes | None = None
     for rung in RUNGS:
         times = calibration.rung(rung.slug)
         if times is None:
             previous = None
             continue
-        first = first or times
-        rows.append(LadderRow(rung, times, first.mean_s / times.mean_s,
+        rows.append(LadderRow(rung, times, first.mean_s / times.mean_s if first else None,
                               previous.mean_s / times.mean_s if previous else None,
                               significant(times, previous) if previous else None))
         previous = times

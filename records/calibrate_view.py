@@ -65,5 +65,6 @@ def ladder_table(rows: list[LadderRow], title: str) -> Table:
         previous = "" if row.vs_previous is None else f"{row.vs_previous:.2f}x" + (
             "" if row.significant else " n.s.")
         table.add_row(f"{row.rung.number} {row.rung.slug}", row.rung.title, ", ".join(map(str, t.steps)),
-                      f"{t.mean_s:.1f} ± {t.std_s:.1f}", f"{row.vs_first:.2f}x", previous)
+                      f"{t.mean_s:.1f} ± {t.std_s:.1f}",
+                      "" if row.vs_first is None else f"{row.vs_first:.2f}x", previous)
     return table

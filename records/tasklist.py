@@ -54,7 +54,7 @@ def print_table(tasks: list[Task]) -> None:
     print(f"{'id':12s} {'start':>8s} {'target':>8s} {'loss':>6s}  {'hints':18s} title")
     for t in tasks:
         hints = ",".join(t.hint_levels) or "-"
-        times = f"{t.start_time_s:7.1f}s {t.target_time_s:7.1f}s" if t.available else f"{'-':>8s} {'-':>8s}"
+        times = f"{t.start_time_s:7.1f}s {t.target_time_s:7.1f}s" if t.start_time_s else f"{'-':>8s} {'-':>8s}"
         why = "" if t.available else f"  [{t.unavailable_reason}]"
         mark = "~" if t.provisional else " "
         print(f"{t.id:12s}{mark}{times} {t.target_loss:6.3f}  {hints:18s} {t.title}{why}")

@@ -143,20 +143,32 @@ def test_every_transition_has_hints_and_a_current_reference_diff():
         assert get_task(f"micro/{k}").reference_diff().startswith(f"--- {RUNGS[k - 1].slug}/train.py")
 
 
-def test_every_shipped_calibration_is_a_monotone_significant_ladder():
-    from records.calibration import significant
+def test_shipped_calibrations_are_in_ladder_order_and_their_steps_decide_which_tasks_run_there():
+    """On its own kind of CPU, a task is available exactly when its step is significant there."""
+    from records.calibration import Choice, significant
+    from records.catalog import _micro_task
 
     shipped = [load_calibration(path) for path in sorted(SHIPPED_DIR.glob("*.json"))]
-    assert {c.fingerprint.capability for c in shipped} >= {"AVX2"}
+    assert {c.fingerprint.capability for c in shipped} >= {"AVX2", "AVX512"}
+    order = [r.slug for r in RUNGS]
     for calibration in shipped:
-        assert calibration.seeds >= 3 and not calibration.pending
-        slugs = [r.slug for r in RUNGS]
         ids = [r.id for r in calibration.rungs]
-        assert ids == slugs[:len(ids)], f"{calibration.name}: rungs out of ladder order"
-        for slower, faster in zip(calibration.rungs, calibration.rungs[1:]):
-            assert significant(faster, slower), f"{calibration.name}: {faster.id} is not significantly faster"
-        if len(ids) == len(slugs):
-            assert calibration.rungs[0].mean_s >= 5 * calibration.rungs[-1].mean_s, calibration.name
+        assert ids == sorted(ids, key=order.index) and all(len(r.times_s) >= 3 for r in calibration.rungs)
+        for start, goal in zip(RUNGS, RUNGS[1:]):
+            if not calibration.holds(start.slug, goal.slug):
+                continue
+            task = _micro_task(start, goal, Choice(calibration, exact=True))
+            step = significant(calibration.rung(goal.slug), calibration.rung(start.slug))
+            assert task.available == step, (calibration.name, task.id, task.unavailable_reason)
+            assert step or "not significantly faster" in task.unavailable_reason
+
+
+def test_the_avx512_calibration_keeps_every_step_significant():
+    from records.calibration import significant
+
+    [calibration] = [load_calibration(p) for p in SHIPPED_DIR.glob("*avx512*.json")]
+    for slower, faster in zip(calibration.rungs, calibration.rungs[1:]):
+        assert significant(faster, slower), f"{faster.id} is not significantly faster than {slower.id}"
 
 
 # An AVX2-only CPU, approximated on any x86-64 one: what most laptops and half of CI's machines have.
