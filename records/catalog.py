@@ -102,8 +102,8 @@ def calibration_note(tasks: list[Task]) -> str:
     if not provisional:
         return f"micro times: calibration {', '.join(names)} (this CPU: {here.describe()})"
     nearest = sorted({t.calibration for t in micro if t.provisional})
-    return (f"no calibration of this CPU ({here.describe()}) for {', '.join(provisional)}: their times come "
-            f"from the nearest, {', '.join(nearest)}, and their scores are provisional; "
+    return (f"no calibration of this CPU ({here.describe()}) for {', '.join(provisional)}: the times come "
+            f"from the nearest, {', '.join(nearest)}, and the scores are provisional; "
             "calibrate this machine with `speedrun-tui calibrate micro`")
 
 

@@ -173,7 +173,7 @@ def test_the_avx512_calibration_keeps_every_step_significant():
 
 # An AVX2-only CPU, approximated on any x86-64 one: what most laptops and half of CI's machines have.
 AVX2_ONLY = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
-SMOKE_STEPS = 6
+SMOKE_STEPS = 4
 
 
 def test_every_rung_trains_and_no_rung_steps_slower_than_twice_the_previous_on_avx2(tmp_path):
