@@ -39,6 +39,9 @@ def register(sub) -> None:
                      help="agent nodes after the root (default: 20, or 1 for the reference model)")
     run.add_argument("--parallel", type=int, metavar="N",
                      help="nodes run at once (default: 1; a resumed session keeps its own)")
+    run.add_argument("--oversubscribe", action="store_true",
+                     help="allow --parallel x the task's threads per run above this machine's cores "
+                     "(refused by default: the runs slow each other and their times are suspect)")
     run.add_argument("--seed", type=int, default=0, help="seed of the training runs and the scaffold's choices")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="per run (default: from the start code's time)")
     run.add_argument("--resume", metavar="SESSION", help="continue an unfinished session (TASK may be left out)")
@@ -54,6 +57,10 @@ def register(sub) -> None:
                      "else rlimits (default: auto)")
     run.add_argument("--no-time-target", dest="time_target", action="store_false",
                      help="skip timing the next record's code at the end; the score then uses the calibrated ratio")
+    run.add_argument("--verify-repeats", type=int, metavar="K",
+                     help="after the search, re-time the start code, the best node and the next record's code, "
+                     "interleaved, K times on fresh seeds: the verified FSR with its 95%% interval "
+                     "(default: 3 on micro tasks, 0 elsewhere; 0 skips it)")
     ui = run.add_mutually_exclusive_group()
     ui.add_argument("--headless", dest="ui", action="store_const", const="headless",
                     help="progress lines on stderr, the score at the end")
@@ -74,8 +81,8 @@ def register(sub) -> None:
 
     verify = sub.add_parser(
         "verify", help="re-run a session's best node K times: mean and spread of its time",
-        description="Re-run the best node of a session K times (seeds: the session's seed + 0..K-1), under the "
-        "sandbox, re-evaluating each run's saved model on micro tasks; prints the mean and spread of the time "
+        description="Re-run the best node of a session K times (seeds the session never ran: its seed + 1..K), "
+        "under the sandbox, with the harness's checks of each claim; prints the mean and spread of the time "
         "to target and stores that line with the session. Exit code 1 when a run did not reach the target.")
     verify.add_argument("session", metavar="SESSION", help="session id (or a unique prefix)")
     verify.add_argument("--repeats", type=int, default=3, metavar="K", help="runs (default: 3)")
@@ -96,7 +103,8 @@ def session_config(args: argparse.Namespace):
                          hints=args.hints, mode=args.mode, max_nodes=args.max_nodes, parallel=args.parallel,
                          seed=args.seed, timeout_s=args.timeout, backend=args.backend,
                          slurm_config=args.slurm_config, sandbox=args.sandbox, llm_timeout_s=args.llm_timeout,
-                         time_target=args.time_target)
+                         time_target=args.time_target, verify_repeats=args.verify_repeats,
+                         oversubscribe=args.oversubscribe)
 
 
 def run_command(args: argparse.Namespace) -> int:

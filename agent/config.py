@@ -30,6 +30,10 @@ class SessionConfig:
     # Time the next record's code at the end, so the score needs no ratio calibrated on another CPU.
     # Configs stored before this field read as True through the default (from_json keeps known keys only).
     time_target: bool = True
+    # Paired re-timing rounds after the search (sessions/verification.py); None: 3 on micro, 0 elsewhere.
+    verify_repeats: int | None = None
+    # Run --parallel x the task's threads per run above this machine's cores anyway (times are then suspect).
+    oversubscribe: bool = False
 
     def for_new_session(self) -> SessionConfig:
         """The config a new session is stored with: what was not given takes its default.
@@ -39,6 +43,15 @@ class SessionConfig:
         mode = self.mode or "auto"
         model = HUMAN_MODEL if mode == "human" and self.model in ("", "reference") else self.model
         return replace(self, model=model, mode=mode, parallel=1 if self.parallel is None else self.parallel)
+
+    def check_cores(self, threads: int, *, oversubscribe: bool = False) -> None:
+        """A one-line UserError when --parallel runs of `threads` threads each want more than this machine's
+        cores (local runs only), unless --oversubscribe was given (here or as `oversubscribe`)."""
+        if self.backend != "local" or self.oversubscribe or oversubscribe:
+            return
+        from runner.machineload import refuse_oversubscription
+
+        refuse_oversubscription(self.parallel or 1, threads, option="--parallel")
 
     def to_json(self) -> dict:
         return asdict(self)

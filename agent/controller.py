@@ -22,18 +22,21 @@ from typing import Callable
 from agent.config import HUMAN_MODEL, MODES, SessionConfig
 from agent.decisions import Decision
 from agent.editblocks import unified_diff
+from agent.harness import Reference, RunGuard, check_claim, describe_checks
+from agent.retiming import RetimeRun, owed_rounds, verdict
 from agent.llm import LLMClient, LLMError
 from agent.models import REPLAYED_PURPOSES, default_budget, make_client, model_label
 from agent.prompts import (PromptContext, debug_messages, draft_messages, improve_messages,
                            question_messages, revision, with_steering)
 from agent.proposals import MAX_REFLECTIONS, Proposal, Proposer
-from agent.rules import check_rules
+from agent.rules import check_rules, same_program
+from records.integrity import judge_run
 from agent.scaffolds import BENCHMARK_BUDGET, Action, best_valid, counted, get_scaffold, next_actions
 from records.task import HINT_REGIMES, Task
 from runner.result import RunResult
 from sessions.events import (ApprovalRequested, EditApplied, EditFailed, EditProposed, Event, HumanDecision,
                              NodeCreated, NodeScored, Note, RunFinished, SessionFinished, SessionResumed,
-                             SessionStarted, TargetTimed)
+                             Retimed, SessionStarted, TargetTimed)
 from sessions.scoring import Score, score_session
 from sessions.state import SessionState
 from sessions.store import Store
@@ -42,6 +45,7 @@ from speedrun_tui.errors import UserError
 MAX_MODEL_FAILURES = 3  # nodes in a row whose model call failed for good: the session stops
 SETTLED = ("valid", "buggy", "target_missed", "invalid", "rejected", "cancelled")
 POLL_S = 0.2
+DEFAULT_VERIFY_REPEATS = 3  # paired re-timing rounds on micro tasks (sessions/verification.py)
 ROOT_TIMEOUT_S = 3600.0  # the start code's run, unless --timeout: generous, since a loaded machine is slow
 
 
@@ -66,6 +70,8 @@ class Controller:
         self._failures = 0
         self._failed_reason = ""
         self._workspace = None
+        self._root_gap: float | None = None  # nan: the start code's model could not be measured
+        self._root_gap_lock = threading.Lock()
         if session_id:
             self._resume(config, session_id, task, run_env)
         else:
@@ -79,6 +85,7 @@ class Controller:
         _validate(config)
         self.config = config
         self.task, self.run_env = _task_setup(config, task, run_env)
+        config.check_cores(self.task.threads)
         self.start_code = self.task.start_code()
         self._guard_runs()
         self.budget = config.max_nodes or default_budget(config.model) or BENCHMARK_BUDGET
@@ -124,6 +131,7 @@ class Controller:
         _validate(stored)
         self.config = stored
         self.task, self.run_env = _task_setup(stored, task, run_env)
+        stored.check_cores(self.task.threads, oversubscribe=config.oversubscribe)
         self.start_code = self.task.start_code()
         self._guard_runs()
         self.start_sha = self.store.put_blob(self.start_code)
@@ -132,7 +140,7 @@ class Controller:
         self.replies_used = sum(1 for e in events if e.kind == "llm_response" and not e.error
                                 and purposes.get(e.call_id) in REPLAYED_PURPOSES)
         self.applied = {e.node for e in events if e.kind == "edit_applied"}
-        # Killed between a run's end and its score: scored first thing on resume (re-evaluation included).
+        # Killed between a run's end and its score: scored first thing on resume (the harness checks included).
         self.unscored = ({e.node for e in events if e.kind == "run_finished"}
                          - {e.node for e in events if e.kind == "node_scored"})
         self.session_id = session_id
@@ -141,12 +149,17 @@ class Controller:
         self._emit(SessionResumed(mode=stored.mode, parallel=stored.parallel))
 
     def _guard_runs(self) -> None:
-        """The sandbox every run gets, and whether a claimed best is re-evaluated from its saved model."""
-        from records.reevaluate import saves_model
+        """The sandbox every run gets; refused for model-written candidates when it is not bubblewrap."""
         from runner.sandbox import resolve
 
         self.sandbox = resolve(self.config.sandbox)
-        self._reevaluates = saves_model(self.start_code)
+        _fail_closed(self.config, self.sandbox)
+
+    @property
+    def guard(self) -> RunGuard:
+        """How this session's runs are confined and checked (agent/harness.py)."""
+        return RunGuard(task=self.task, env=self.run_env, sandbox=self.config.sandbox,
+                        hide=[str(self.store.path)], session_id=self.session_id)
 
     # -- the API a view drives ----------------------------------------------------------
 
@@ -232,6 +245,7 @@ class Controller:
         status, reason = "finished", ""
         try:
             self._emit(Note(text=f"sandbox: {self.sandbox.description}"))
+            self._emit(Note(text=describe_checks(self.guard)))
             if self.task.calibration:
                 self._emit(_calibration_note(self.task, self.config.time_target))
             for nid in sorted(self.unscored):
@@ -248,7 +262,7 @@ class Controller:
                                     "machine; scores use the catalog's times"))
                 self._finish_interrupted()
                 self._search()
-                self._time_target()
+                self._verify() if self._verify_repeats() else self._time_target()
             if self._failed_reason:
                 status, reason = "failed", self._failed_reason
             elif self._stopping.is_set():
@@ -296,6 +310,54 @@ class Controller:
         time_s = result.time_to_target_ms / 1000.0 if result.valid else None
         self._emit(TargetTimed(time_s=time_s, status=_status(result), reason=result.reason,
                                seed=self.config.seed, code_sha=code_sha))
+
+    def _verify_repeats(self) -> int:
+        if self.config.verify_repeats is not None:
+            return self.config.verify_repeats
+        return DEFAULT_VERIFY_REPEATS if self.task.track == "micro" else 0
+
+    def _verify(self) -> None:
+        """Paired re-timing (sessions/verification.py): round r runs the start code, the best node and
+        the next record's code on a fresh seed, side by side up to --parallel; a stopped phase resumes
+        with the runs it still owes, and ends with the Verified event, the headline score."""
+        if self.state.verified is not None or self.state.nodes[0].time_s is None or self._stopping.is_set():
+            return
+        best = self.state.best_node
+        script = self.task.target_script if self.config.time_target else None
+        codes = {"root": (self.start_code, self.start_sha)}
+        reference_is_best = False
+        if best not in (None, 0):
+            codes["best"] = (self._code(best), self.state.nodes[best].code_sha)
+            reference = script.read_text() if script is not None else None
+            reference_is_best = reference is not None and same_program(reference, codes["best"][0])
+            if reference is not None and not reference_is_best:  # the same program is timed once a round
+                codes["reference"] = (reference, self.store.put_blob(reference))
+            rounds = owed_rounds(self.state, codes, repeats=self._verify_repeats(), base_seed=self.config.seed)
+            if rounds:
+                self._emit(Note(text=f"verification: {len(rounds)} round(s) of {', '.join(codes)} on fresh seeds"))
+            for owed in rounds:
+                if not self._wait_turn():
+                    return
+                with ThreadPoolExecutor(max_workers=self.config.parallel) as pool:
+                    list(pool.map(lambda run: self._retime(run, best), owed))
+                if self._stopping.is_set():
+                    return
+        self._emit(verdict(self.state, best_node=best, timed_reference=script is not None,
+                           reference_is_best=reference_is_best))
+
+    def _retime(self, run: RetimeRun, best: int) -> None:
+        result = self._run(None, run.code, run.code_sha, self._timeout(), seed=run.seed,
+                           key=("retime", run.round, run.role))
+        if result.status == "cancelled" and self._stopping.is_set():
+            return  # owed again on resume
+        time_s = result.time_to_target_ms / 1000.0 if result.valid else None
+        status, reason = _status(result), result.reason
+        if result.valid:
+            checked = judge_run(result, target_loss=self.task.target_loss, reference=self._reference().clock)
+            if not checked.ok:
+                time_s, status, reason = None, "invalid", checked.reason
+        self._emit(Retimed(round=run.round, role=run.role, seed=run.seed, time_s=time_s, status=status,
+                           reason=reason, best_node=best if run.role == "best" else None))
 
     def _search(self) -> None:
         spec = get_scaffold(self.config.scaffold)
@@ -522,30 +584,31 @@ class Controller:
         self._emit(RunFinished(node=nid, result=result.to_json()))
         self._score(nid, result)
 
-    def _run(self, nid: int | None, code: str, code_sha: str, timeout_s: float) -> RunResult:
-        """One run under the session's env, sandbox and backend, which stop() and cancel_run() interrupt."""
+    def _run(self, nid: int | None, code: str, code_sha: str, timeout_s: float, *, seed: int | None = None,
+             key=None) -> RunResult:
+        """One run under the session's env (another seed if given), sandbox and backend, which stop() and
+        cancel_run() interrupt; `key` tells apart runs that are no node (default: the node id)."""
         from agent.noderun import run_code
 
         cancel = threading.Event()
-        self._cancels[nid] = cancel
+        key = nid if key is None else key
+        self._cancels[key] = cancel
+        env = self.run_env if seed is None else {**self.run_env, "SPEEDRUN_SEED": str(seed)}
         if self._stopping.is_set():  # stop() came before this run was registered
             cancel.set()
+        guard = self.guard
         try:
             return run_code(code, node=nid, code_sha=code_sha, session_id=self.session_id, task=self.task,
-                            env=self.run_env, timeout_s=timeout_s, emit=self._emit, cancel=cancel,
+                            env=env, timeout_s=timeout_s, emit=self._emit, cancel=cancel,
                             backend=self.config.backend, slurm_config=self.config.slurm_config,
-                            sandbox=self.config.sandbox, hide=[str(self.store.path)],
-                            save_model=self._reevaluates and nid is not None)
+                            sandbox=self.config.sandbox, hide=guard.hide,
+                            save_model=guard.saves_model and nid is not None, clock=guard.clock)
         finally:
-            self._cancels.pop(nid, None)
+            self._cancels.pop(key, None)
 
     def _score(self, nid: int, result: RunResult) -> None:
-        if result.valid and self._reevaluates and self._would_be_best(result):
-            check = self._reevaluate(result)
-            if not check.confirmed:
-                self._emit(NodeScored(node=nid, status="invalid", val_loss=check.loss, reason=check.reason))
-                return
-            self._emit(Note(node=nid, text=check.reason))
+        if result.valid and nid != 0 and self._would_improve(result) and not self._checks_pass(nid, result):
+            return
         time_s = result.time_to_target_ms / 1000.0 if result.valid else None
         with self._lock:
             best = self.state.best_time_s
@@ -553,17 +616,36 @@ class Controller:
             self._emit(NodeScored(node=nid, status=_status(result), time_s=time_s,
                                   val_loss=result.final_val_loss, is_best=is_best, reason=result.reason))
 
-    def _would_be_best(self, result: RunResult) -> bool:
-        best = self.state.best_time_s
-        return best is None or result.time_to_target_ms / 1000.0 < best
+    def _would_improve(self, result: RunResult) -> bool:
+        """Faster than the start code: every such node is checked, not only the would-be best."""
+        root = self.state.nodes.get(0)
+        return root is None or root.time_s is None or result.time_to_target_ms / 1000.0 < root.time_s
 
-    def _reevaluate(self, result: RunResult):
-        """The harness's own measurement of the run's saved final model (records/reevaluate.py)."""
-        from records.reevaluate import reevaluate
+    def _checks_pass(self, nid: int, result: RunResult) -> bool:
+        """The harness's checks of a claim (agent/harness.py); a failed one makes the node invalid."""
+        self._emit(Note(node=nid, text="harness checks: its saved model, its clock, a run under a fresh seed"))
+        verdict = check_claim(self.guard, self._code(nid), result, node=nid, timeout_s=self._timeout(),
+                              reference=self._reference())
+        for note in verdict.notes:
+            self._emit(Note(node=nid, level="warning", text=note))
+        if not verdict.ok:
+            self._emit(NodeScored(node=nid, status="invalid", reason=verdict.reason))
+        else:
+            self._emit(Note(node=nid, text=verdict.reason))
+        return verdict.ok
 
-        return reevaluate(Path(result.workdir), target_loss=self.task.target_loss,
-                          claimed_loss=result.final_val_loss, env=self.run_env, sandbox=self.config.sandbox,
-                          hide=[str(self.store.path)])
+    def _reference(self) -> Reference:
+        """The start code's clock and held-out gap, measured once (its model on first need)."""
+        root = self.state.nodes.get(0)
+        if root is None or root.result is None or not root.result.valid:
+            return Reference()
+        with self._root_gap_lock:  # not the event lock: measuring takes seconds while other runs log
+            if self._root_gap is None:
+                model = self.guard.measure(root.result)
+                ok = model is not None and not model.error and model.test_loss is not None
+                self._root_gap = (model.test_loss - model.val_loss) if ok else float("nan")
+        gap = self._root_gap
+        return Reference(clock=root.result.clock, heldout_gap=None if gap != gap else gap)
 
     def _gpu_timeout(self) -> float | None:
         """GPU records get a fixed per-run limit (record 1 needs ~50 min on 8xH100)."""
@@ -657,7 +739,14 @@ class Controller:
             return self._client
 
     def _proposer(self) -> Proposer:
-        return Proposer(self._llm(), self.start_code, self._emit, self.store.put_blob)
+        return Proposer(self._llm(), self.start_code, self._emit, self.store.put_blob, ran=self._ran_codes)
+
+    def _ran_codes(self) -> list[tuple[int, str]]:
+        """(node, code) of the nodes that have run or are running: a candidate may not repeat one."""
+        with self._lock:
+            ran = [(nid, node.code_sha) for nid, node in self.state.nodes.items()
+                   if node.code_sha and (node.result is not None or node.status == "running")]
+        return [(nid, self.store.get_blob(sha) or "") for nid, sha in ran]
 
     def _answer(self, question: str) -> None:
         self._emit(HumanDecision(decision="ask", text=question))
@@ -694,6 +783,8 @@ def _validate(config: SessionConfig) -> None:
         raise UserError(f"--llm-timeout must be a positive number of seconds, got {config.llm_timeout_s}")
     if config.parallel < 1:
         raise UserError(f"--parallel must be at least 1, got {config.parallel}")
+    if config.verify_repeats is not None and config.verify_repeats < 0:
+        raise UserError(f"--verify-repeats must be 0 or more, got {config.verify_repeats}")
     if config.max_nodes is not None and config.max_nodes < 1:
         raise UserError(f"--max-nodes must be at least 1, got {config.max_nodes}")
     from runner.backends import BACKENDS, runner_for
@@ -740,3 +831,17 @@ def _why(result: RunResult | None) -> str:
     if result is None:
         return "it did not run"
     return f"{result.status}" + (f" ({result.reason})" if result.reason else "")
+
+
+def _fail_closed(config: SessionConfig, sandbox) -> None:
+    """A model's candidates never run unconfined by default: where bubblewrap is unusable, `auto`
+    refuses them unless the person asked for rlimits or off by name (the session records which).
+    The built-in reference model's and a person's own code keep the fallback."""
+    trusted = config.model in ("reference", HUMAN_MODEL) or config.mode == "human"
+    if config.sandbox != "auto" or sandbox.mode == "bwrap" or trusted or config.backend != "local":
+        return
+    from runner.sandbox import bwrap_problem
+
+    raise UserError(f"bubblewrap is not usable here ({bwrap_problem()}), so {config.model}'s candidates would run "
+                    "with your permissions; install it (apt-get install bubblewrap) or pass --sandbox rlimits "
+                    "(or off) to accept that risk")

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -22,8 +23,10 @@ from agent.decisions import Decision
 from agent.editblocks import diff_stats
 from agent.liveprogress import LiveProgress
 from agent.models import model_label
+from runner.machineload import busy_note
 from sessions.events import ApprovalRequested, Event
 from sessions.progress import ProgressTracker
+from sessions.report import verified_text
 from sessions.scoring import Score, score_session
 from sessions.state import SessionState
 
@@ -98,7 +101,8 @@ class ProgressPrinter:
         progress = f"best {best:.2f} s" if best is not None else "no valid node yet"
         if fsr is not None and node is not None and node.parent is not None:
             progress += f", FSR {fsr:.3f}"
-        self._say(f"{line} · {progress}")
+        busy = busy_note(node.result.load) if node is not None and node.result is not None else ""
+        self._say(f"{line} · {progress}" + (f"[yellow]{escape(busy)}[/]" if busy else ""))
 
     def _target_timed(self, event) -> None:
         if event.time_s is not None:
@@ -106,6 +110,14 @@ class ProgressPrinter:
         else:
             why = f": {event.reason}" if event.reason else ""
             self._say(f"  next record: [red]{event.status}[/]{why}; the score uses the calibrated ratio")
+
+    def _retimed(self, event) -> None:
+        shown = f"{event.time_s:.2f} s" if event.time_s is not None else f"[red]{event.status}[/]: {event.reason}"
+        self._say(f"  verification round {event.round} · {event.role} (seed {event.seed}): {shown}")
+
+    def _verified(self, event) -> None:
+        text = verified_text(event.fsr, event.low, event.high, event.rounds, event.improved)
+        self._say(f"[bold]verified {text}[/]")
 
     def _approval_requested(self, event) -> None:
         self.console.print(Syntax(event.diff or "(no change)", "diff", theme="ansi_dark", word_wrap=True))
@@ -129,8 +141,13 @@ def _first_line(text: str) -> str:
 def score_table(score: Score) -> Table:
     table = Table(title=f"session {score.session} · {score.task}", show_header=False)
     fsr = "n/a" if score.fsr is None else f"{score.fsr:.3f}" + (" (provisional)" if score.provisional else "")
+    if score.verified:
+        fsr = verified_text(score.fsr, score.fsr_low, score.fsr_high, score.verify_rounds, score.best_improved)
+    search = "n/a" if score.search_fsr is None else f"{score.search_fsr:.3f}"
     rows = [
-        ("FSR", fsr + (" (reference: the upper bound)" if score.model == "reference" else "")),
+        ("FSR (verified)" if score.verified else "FSR",
+         fsr + (" (reference: the upper bound)" if score.model == "reference" else "")),
+        *([("search FSR (one run of each)", search)] if score.verified else []),
         ("best time", _seconds(score.best_time_s)),
         (f"start time ({score.times_source})", _seconds(score.start_time_s)),
         (f"next record time ({TARGET_SOURCE_LABELS[score.target_source]})", _seconds(score.target_time_s)),

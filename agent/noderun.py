@@ -54,12 +54,15 @@ class LogBatcher:
 def run_code(code: str, *, node: int | None, code_sha: str, session_id: str, task: Task, env: dict[str, str],
              timeout_s: float, emit: Callable[[Event], None], cancel: threading.Event,
              backend: str = "local", slurm_config: str | None = None, sandbox: str = "off",
-             hide: list[str] | None = None, save_model: bool = False) -> RunResult:
+             hide: list[str] | None = None, save_model: bool = False, stop_after_vals: int | None = None,
+             clock: str = "cpu") -> RunResult:
     """Run `code` as the task's train script in a fresh run folder; blocks until it ends.
 
     `node` None is a run of the session's own that is no search node (the next record's timing).
     With save_model, the script is told to leave its final model in the run folder
-    (records/reevaluate.py checks it); `hide` lists more paths the sandbox hides."""
+    (records/reevaluate.py checks it) and is stopped if it runs on after its target claim;
+    `hide` lists more paths the sandbox hides. `clock` is what its claimed time is checked
+    against (agent/harness.py); stop_after_vals ends it after that many validation lines."""
     from runner.launch import build_command
     from runner.backends import runner_for
     from runner.spec import RunSpec
@@ -70,12 +73,15 @@ def run_code(code: str, *, node: int | None, code_sha: str, session_id: str, tas
         script.write_text(code)
         label = "target" if node is None else f"node{node}"
         workdir = runs_dir() / f"{session_id}-{label}-{secrets.token_hex(3)}"
+        grace = None
         if save_model:
+            from records.integrity import CLAIM_GRACE_S
             from records.reevaluate import SAVE_MODEL_ENV, SAVED_MODEL
 
-            env = {**env, SAVE_MODEL_ENV: str(workdir / SAVED_MODEL)}
+            env, grace = {**env, SAVE_MODEL_ENV: str(workdir / SAVED_MODEL)}, CLAIM_GRACE_S
         spec = RunSpec(script=script, workdir=workdir, target_loss=task.target_loss, timeout_s=timeout_s,
-                       launcher=task.launcher, env=env, sandbox=sandbox, sandbox_hide=list(hide or []))
+                       launcher=task.launcher, env=env, sandbox=sandbox, sandbox_hide=list(hide or []),
+                       claim_grace_s=grace, stop_after_vals=stop_after_vals, clock=clock)
         emit(RunStarted(node=node, code_sha=code_sha, workdir=str(workdir),
                         command=build_command(spec, workdir / script.name), backend=backend))
         batcher = LogBatcher(node, emit)

@@ -9,7 +9,7 @@ from typing import Callable
 from agent.editblocks import ApplyOutcome, ParsedReply, apply_blocks, failure_report, parse_reply, unified_diff
 from agent.llm import LLMClient
 from agent.prompts import reflection
-from agent.rules import check_rules
+from agent.rules import check_rules, same_program
 from sessions.events import EditFailed, EditProposed, Event, Plan
 
 MAX_REFLECTIONS = 3
@@ -33,11 +33,12 @@ class Problem:
 
 class Proposer:
     def __init__(self, client: LLMClient, start_code: str, emit: Callable[[Event], None],
-                 put_blob: Callable[[str], str]):
+                 put_blob: Callable[[str], str], ran: Callable[[], list[tuple[int, str]]] = list):
         self.client = client
         self.start_code = start_code
         self.emit = emit
         self.put_blob = put_blob
+        self.ran = ran  # (node, code) of every node that has run or is running
 
     def propose(self, node: int, messages: list[dict], parent_code: str, purpose: str) -> Proposal | None:
         """A checked candidate, or None when the model's edits still fail after the reflections.
@@ -84,6 +85,11 @@ class Proposer:
             return Problem(f"The edit breaks the speedrun's rules, so it was not run:\n{listed}\n\n"
                            "Fix it with SEARCH/REPLACE blocks against the current train.py below.",
                            rule_violation=True)
+        twin = next((node for node, code in self.ran() if same_program(outcome.code, code)), None)
+        if twin is not None:
+            return Problem(f"The edit changes only comments or whitespace: train.py would run exactly the program "
+                           f"node {twin} already ran, and a re-run of the same code only measures the clock's noise. "
+                           "Change what the program does.", rule_violation=True)
         return None
 
     def check_hand_edit(self, code: str) -> list[str]:

@@ -1,9 +1,10 @@
 """`speedrun-tui verify`: re-run a session's best node K times and report the spread of its time.
 
 That is the check a leaderboard would apply: one lucky run proves little when
-seed-to-seed noise is ~15 %. Repeat i runs with seed (session seed + i), in the
-sandbox asked for, and when the task saves its model each claimed time is
-re-evaluated by the harness too (records/reevaluate.py). The summary is stored
+seed-to-seed noise is ~15 %. Repeat i runs with seed (session seed + 1 + i), a seed the
+session never ran, in the sandbox asked for, and each claim gets the harness's checks
+(agent/harness.py); a repeat whose validation curve equals the previous one's ignores
+its seed and is invalid. The summary is stored
 with the session as a Note when nobody else is writing it.
 """
 
@@ -12,18 +13,20 @@ from __future__ import annotations
 import statistics
 import sys
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from records.integrity import seed_failure
 from records.task import Task
+from runner.result import RunResult
 from speedrun_tui.errors import UserError
 
 
 @dataclass(frozen=True)
 class Repeat:
     seed: int
-    status: str  # valid, invalid (re-evaluation refused it), or the run's status
+    status: str  # valid, invalid (a harness check refused it), or the run's status
     time_s: float | None
     wall_s: float
     reason: str
@@ -94,11 +97,16 @@ def verify_session(db_path: Path, session: str, *, repeats: int = 3, sandbox: st
 
     resolve(mode)  # an unusable sandbox fails before the first run
     timeout_s = config.timeout_s or max(120.0, 3 * (node.result.wall_s if node.result else 0.0))
-    done = []
+    done, earlier = [], None
     for i in range(repeats):
-        repeat = _run_once(code, task, {**base_env, "SPEEDRUN_SEED": str(config.seed + i)}, seed=config.seed + i,
-                           session_id=session_id, node=node.id, index=i, timeout_s=timeout_s, sandbox=mode,
-                           db_path=db_path)
+        seed = config.seed + 1 + i  # never the session's own seed
+        repeat, result = _run_once(code, task, {**base_env, "SPEEDRUN_SEED": str(seed)}, seed=seed,
+                                   session_id=session_id, node=node.id, index=i, timeout_s=timeout_s, sandbox=mode,
+                                   db_path=db_path)
+        ignored = seed_failure(earlier[1], result, (earlier[0], seed)) if earlier and repeat.status == "valid" else ""
+        if ignored:
+            repeat = replace(repeat, status="invalid", reason=ignored)
+        earlier = (seed, result) if result.valid else earlier
         done.append(repeat)
         if on_repeat is not None:
             on_repeat(i, repeat)
@@ -120,21 +128,21 @@ def _task_and_env(config, task: Task | None, run_env: dict[str, str] | None) -> 
 
 
 def _run_once(code: str, task: Task, env: dict[str, str], *, seed: int, session_id: str, node: int, index: int,
-              timeout_s: float, sandbox: str, db_path: Path) -> Repeat:
+              timeout_s: float, sandbox: str, db_path: Path) -> tuple[Repeat, RunResult]:
+    """One repeat under a seed the session never ran, with the harness's checks of its claim
+    (agent/harness.py; the seeds differ between repeats, so no extra seed run is needed)."""
+    from agent.harness import RunGuard, check_claim
     from agent.noderun import run_code
-    from records.reevaluate import reevaluate, saves_model
 
-    checks = saves_model(task.start_code())
-    result = run_code(code, node=node, code_sha="", session_id=f"{session_id}-verify{index}", task=task, env=env,
+    guard = RunGuard(task=task, env=env, sandbox=sandbox, hide=[str(db_path)], session_id=f"{session_id}-verify{index}")
+    result = run_code(code, node=node, code_sha="", session_id=guard.session_id, task=task, env=env,
                       timeout_s=timeout_s, emit=lambda event: None, cancel=threading.Event(), sandbox=sandbox,
-                      hide=[str(db_path)], save_model=checks)
+                      hide=guard.hide, save_model=guard.saves_model, clock=guard.clock)
     time_s = result.time_to_target_ms / 1000.0 if result.valid else None
-    if result.valid and checks:
-        check = reevaluate(Path(result.workdir), target_loss=task.target_loss, claimed_loss=result.final_val_loss,
-                           env=env, sandbox=sandbox, hide=[str(db_path)])
-        return Repeat(seed, "valid" if check.confirmed else "invalid", time_s, result.wall_s, check.reason)
-    status = "valid" if result.valid else result.status
-    return Repeat(seed, status, time_s, result.wall_s, result.reason)
+    if result.valid:
+        verdict = check_claim(guard, code, result, node=node, timeout_s=timeout_s, fresh_seed=False)
+        return Repeat(seed, "valid" if verdict.ok else "invalid", time_s, result.wall_s, verdict.reason), result
+    return Repeat(seed, result.status, time_s, result.wall_s, result.reason), result
 
 
 def _record(db_path: Path, verification: Verification) -> None:

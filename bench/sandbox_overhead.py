@@ -1,4 +1,4 @@
-"""Sandbox overhead: wall time a run gains under each --sandbox mode, and the re-evaluation's cost.
+"""Sandbox overhead: wall time a run gains under each --sandbox mode.
 
 Runs a trivial script (it prints one validation line) through run_local N times per mode,
 interleaved, and reports the median and the spread of the wall time. Training runs take

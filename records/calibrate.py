@@ -50,10 +50,15 @@ def select_rungs(numbers: list[int] | None) -> list[Rung]:
 
 def calibrate(rungs: list[Rung], *, seeds: int, threads: int, target_loss: float, jobs: int = 1,
               out: Path | None = None, redo: bool = False, progress: Progress | None = None,
-              cancel: threading.Event | None = None) -> Calibration:
-    """Measure what `rungs` still miss (all of it with `redo`) and return the saved calibration."""
+              cancel: threading.Event | None = None, oversubscribe: bool = False) -> Calibration:
+    """Measure what `rungs` still miss (all of it with `redo`) and return the saved calibration.
+    More jobs x threads than cores is refused unless `oversubscribe`: the runs would time each other."""
     if seeds < 1 or jobs < 1 or threads < 1:
         raise UserError(f"--seeds, --jobs and --threads must be at least 1, got {seeds}, {jobs} and {threads}")
+    if not oversubscribe:
+        from runner.machineload import refuse_oversubscription
+
+        refuse_oversubscription(jobs, threads, option="--jobs")
     here = this_cpu(threads)
     out = out or user_dir() / file_name(here)
     calibration = _resumable(load_calibration(out), here, seeds, target_loss)

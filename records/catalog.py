@@ -11,6 +11,7 @@ from pathlib import Path
 
 from records.calibration import DEFAULT_TARGET_LOSS, DEFAULT_THREADS, Choice, all_calibrations, choose, significant
 from records.ladder import DIFF_FILE, HINT_FILES, RUNGS, Rung, hints_dir
+from records.microdata import heldout_path
 from records.task import Task
 from speedrun_tui.errors import UserError
 
@@ -73,6 +74,7 @@ def _micro_task(start: Rung, goal: Rung, choice: Choice | None) -> Task:
         calibration=calibration.name if calibration else "",
         provisional=choice is not None and not choice.exact,
         threads=calibration.threads if calibration else DEFAULT_THREADS,
+        heldout_bin=heldout_path(),
         available=not _unavailable(start, goal, choice),
         unavailable_reason=_unavailable(start, goal, choice),
     )

@@ -63,6 +63,8 @@ def _register_calibrate(sub) -> None:
     p.add_argument("--redo", action="store_true", help="measure the chosen rungs again even when already calibrated")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once (default 1; 2 fills 2 cores at 1 thread)")
+    p.add_argument("--oversubscribe", action="store_true",
+                   help="allow --jobs x --threads above this machine's cores (refused by default: times suspect)")
     p.add_argument("--target-loss", type=float, help="validation loss to reach (default: the shipped ladder's)")
     p.add_argument("--out", metavar="PATH",
                    help="where to write (default: $SPEEDRUN_TUI_HOME/calibrations/<this CPU>.json)")
@@ -78,7 +80,8 @@ def _calibrate(args) -> int:
 
     result = calibrate(select_rungs(args.rungs), seeds=args.seeds, threads=args.threads,
                        target_loss=args.target_loss or DEFAULT_TARGET_LOSS, jobs=args.jobs,
-                       out=Path(args.out) if args.out else None, redo=args.redo, progress=RichProgress())
+                       out=Path(args.out) if args.out else None, redo=args.redo, progress=RichProgress(),
+                       oversubscribe=args.oversubscribe)
     console = Console()
     console.print(ladder_table(ladder_rows(result), f"{result.fingerprint.describe()}, val_loss {result.target_loss}"))
     console.print("n.s.: not faster than the previous rung by twice the combined standard error here; "

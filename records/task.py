@@ -58,6 +58,8 @@ class Task:
     calibration: str = ""
     provisional: bool = False
     threads: int = 1  # torch threads per run: the calibration's
+    # The held-out split the harness evaluates a saved model on; never named in a run's environment.
+    heldout_bin: Path | None = None
     launcher: Literal["python", "torchrun"] = "python"
     available: bool = True
     unavailable_reason: str = ""

@@ -2,6 +2,8 @@
 
 Status, in order of precedence:
   cancelled / timeout  the runner killed it (killed_for); time to target is still reported
+  (harness stops)      after_claim: killed for running on after its target claim (ok, records/integrity.py
+                       flags it); enough_vals: stopped once the seed check had its lines (judged from the log)
   crashed              a loss became nan/inf (reason names the line), or a non-zero exit
   no_metrics           no validation line with a loss in the log
   ok                   no target set, or a validation loss at or below the target
@@ -28,20 +30,22 @@ class MetricTrail:
     def __init__(self, target_loss: float | None):
         self._target = target_loss
         self._lines: list[MetricLine] = []
-        self._vals = 0
+        self.vals = 0  # validation lines seen
+        self._kept_vals = 0
         self._last: MetricLine | None = None
         self._bad_seen = False
         self._hit_seen = False
 
     def add(self, metric: MetricLine) -> None:
-        keep = metric.kind == "val" and self._vals < MAX_VAL_LINES
+        self.vals += metric.kind == "val"
+        keep = metric.kind == "val" and self._kept_vals < MAX_VAL_LINES
         if not metric.finite and not self._bad_seen:
             keep = self._bad_seen = True
         if metric.kind == "val" and not self._hit_seen and _reaches(metric, self._target):
             keep = self._hit_seen = True
         if keep:
             self._lines.append(metric)
-            self._vals += metric.kind == "val"
+            self._kept_vals += metric.kind == "val"
         self._last = metric
 
     def lines(self) -> list[MetricLine]:
@@ -80,7 +84,10 @@ def _judge(metrics, finite_vals, hit, exit_code, target_loss, killed_for, wall_s
         nan_val = bad.val_loss is not None and not math.isfinite(bad.val_loss)
         which, value = ("val_loss", bad.val_loss) if nan_val else ("train_loss", bad.train_loss)
         return "crashed", f"{which} became {value} at step {bad.step}"
-    if exit_code:
+    if killed_for == "after_claim":
+        where = f" at step {hit.step}" if hit is not None else ""
+        return "ok", f"killed by the harness: it kept running after its target claim{where}"
+    if exit_code and killed_for != "enough_vals":
         return "crashed", _exit_reason(exit_code, stderr_tail)
     if not finite_vals:
         return "no_metrics", "no validation line (`step:N/M val_loss:X train_time:Yms` or `s:N tel:X`) in the output"

@@ -30,8 +30,9 @@ def spawn(argv: list[str], *, cwd: Path, env: dict[str, str], capture: bool = Tr
                             start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
 
 
-def wait(proc: subprocess.Popen) -> tuple[int, float]:
-    """Block until the child exits; (exit code, peak RSS in MB of it and its reaped descendants).
+def wait(proc: subprocess.Popen) -> tuple[int, float, float]:
+    """Block until the child exits; (exit code, peak RSS in MB, CPU seconds), each of it and its
+    reaped descendants.
 
     The exit code follows Popen: negative signal number when killed by a signal.
     """
@@ -39,7 +40,7 @@ def wait(proc: subprocess.Popen) -> tuple[int, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     # ru_maxrss from wait4 covers the child and the descendants it waited for; KiB on Linux.
     divisor = 2**20 if sys.platform == "darwin" else 2**10
-    return proc.returncode, usage.ru_maxrss / divisor
+    return proc.returncode, usage.ru_maxrss / divisor, usage.ru_utime + usage.ru_stime
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> bool:

@@ -6,6 +6,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from runner.machineload import MachineLoad
+from runner.treeclock import HarnessClock
+
 RunStatus = Literal["ok", "target_missed", "crashed", "timeout", "cancelled", "no_metrics"]
 RUN_STATUSES: tuple[str, ...] = ("ok", "target_missed", "crashed", "timeout", "cancelled", "no_metrics")
 
@@ -35,6 +38,8 @@ class RunResult:
     reason: str = ""  # one line on why the status is what it is (NaN, signal, timeout...)
     hardware: str = ""  # e.g. "cpu x2 threads" or "NVIDIA H100 x8": times compare only on equal hardware
     workdir: str = ""  # the run's folder: the script copy, run.log (kept output), result.json
+    clock: HarnessClock | None = None  # the harness's own clock beside the claimed one (local runs)
+    load: MachineLoad | None = None  # how busy the machine was around the run (local runs): times suspect if so
 
     @property
     def valid(self) -> bool:
@@ -58,5 +63,7 @@ class RunResult:
     def from_json(cls, data: dict) -> RunResult:
         data = dict(data)
         data["curve"] = [ValPoint(int(s), float(v), float(t)) for s, v, t in data.get("curve", [])]
+        data["clock"] = HarnessClock.from_json(data.get("clock"))
+        data["load"] = MachineLoad.from_json(data.get("load"))
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -26,6 +26,11 @@ class RunSpec:
     kill_grace_s: float = 5.0  # between SIGTERM and SIGKILL on timeout / cancel
     sandbox: str = "off"  # auto, bwrap, rlimits or off (runner/sandbox.py); sessions ask for auto
     sandbox_hide: list[str] = field(default_factory=list)  # more paths the sandbox hides (the session DB)
+    # The harness verifies the model a run saves at its first target claim, so the run must end right
+    # after it: more CPU than this after the claim and it is killed (None: no limit).
+    claim_grace_s: float | None = None
+    stop_after_vals: int | None = None  # end the run after this many validation lines (the seed check)
+    clock: str = "cpu"  # what its claimed train_time is checked against: cpu (the tree's CPU) or wall
     memory_limit_mb: int | None = None  # address-space limit under a sandbox; None: physical memory (CPU runs)
 
     def check(self) -> None:
@@ -47,5 +52,7 @@ class RunSpec:
             raise UserError(f"unknown launcher {self.launcher!r}: use python or torchrun")
         if self.sandbox not in ("auto", "bwrap", "rlimits", "off"):
             raise UserError(f"unknown sandbox {self.sandbox!r}: use auto, bwrap, rlimits or off")
+        if self.clock not in ("cpu", "wall"):
+            raise UserError(f"unknown clock {self.clock!r}: use cpu or wall")
         if self.nproc_per_node is not None and self.nproc_per_node < 1:
             raise UserError(f"nproc_per_node must be >= 1, got {self.nproc_per_node}")

@@ -126,7 +126,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     groups = summarize(_load_scores(args, []), by=(args.by,), seed=args.seed)
     if args.json:
         _print_json({"by": args.by, "seed": args.seed,
-                     "groups": [{args.by: g.config[args.by], **g.to_json()} for g in groups]})
+                     "groups": [{args.by: g.config[args.by], **g.to_json(), **_against(g, groups, args.seed)}
+                                for g in groups]})
     elif not groups:
         print(f"No scored sessions to compare in {resolve_db(args)}.")
     else:
@@ -134,6 +135,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         _console().print(compare_table(groups, args.by, args.seed))
     return 0
+
+
+def _against(group, groups, seed: int) -> dict:
+    """The group's gap to the first group (the baseline), for `compare --json`."""
+    from dataclasses import asdict
+
+    from sessions.scoring import difference
+
+    if group is groups[0]:
+        return {}
+    estimate, significant = difference(group, groups[0], seed=seed)
+    return {"vs_first": {"baseline": groups[0].config, "mean_difference": asdict(estimate),
+                         "significant": significant}}
 
 
 def cmd_export(args: argparse.Namespace) -> int:

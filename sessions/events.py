@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 # Decision-type events are flushed to disk at once; everything else may be batched.
 FLUSH_NOW_KINDS = {"approval_requested", "human_decision", "run_finished", "session_finished", "session_started",
-                   "target_timed"}
+                   "target_timed", "retimed", "verified"}
 
 _REGISTRY: dict[str, type[Event]] = {}
 
@@ -212,6 +212,37 @@ class TargetTimed(Event):
     reason: str = ""
     seed: int | None = None
     code_sha: str | None = None
+
+
+@dataclass(kw_only=True)
+class Retimed(Event):
+    """One run of the verification phase (node None): round r times the start code, the best node
+    and the next record's code on a seed the search never used (sessions/verification.py)."""
+
+    kind: ClassVar[str] = "retimed"
+    round: int
+    role: str  # root, best or reference
+    seed: int
+    time_s: float | None  # time to target; None when the run did not reach it or failed a check
+    status: str  # valid, invalid, buggy, target_missed, cancelled
+    reason: str = ""
+    best_node: int | None = None  # which node "best" is
+
+
+@dataclass(kw_only=True)
+class Verified(Event):
+    """The verified score, derived once from the session's Retimed runs: the headline FSR."""
+
+    kind: ClassVar[str] = "verified"
+    fsr: float | None
+    low: float | None  # 95 % interval (Student's t on the paired speedups)
+    high: float | None
+    rounds: int
+    speedup_s: float | None  # mean paired (start - best) time
+    stderr_s: float | None
+    improved: bool  # speedup > 2 standard errors
+    reference_source: str  # timed or calibrated
+    best_node: int | None = None
 
 
 @dataclass(kw_only=True)

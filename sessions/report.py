@@ -9,7 +9,7 @@ from typing import TextIO
 from rich import box
 from rich.table import Table
 
-from sessions.scoring import Estimate, GroupSummary, Score, TaskScore
+from sessions.scoring import Estimate, GroupSummary, Score, TaskScore, difference
 from sessions.store import SessionInfo
 
 CSV_FIELDS = ("session", "task", "model", "scaffold", "hints", "mode", "fsr", "best_time_s", "start_time_s",
@@ -24,9 +24,22 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def fsr_text(value: float | None, target_source: str | None) -> str:
-    """The FSR, with "~" when it rests on another kind of CPU's calibration (provisional)."""
-    return ("~" if value is not None and target_source == "provisional" else "") + _num(value)
+def fsr_text(value: float | None, target_source: str | None, low: float | None = None,
+             high: float | None = None) -> str:
+    """The FSR, with "~" when it rests on another kind of CPU's calibration (provisional), and the
+    verified FSR's 95 % interval when it has one."""
+    interval = f" [{_num(low, 2)}, {_num(high, 2)}]" if low is not None and high is not None else ""
+    return ("~" if value is not None and target_source == "provisional" else "") + _num(value) + interval
+
+
+def verified_text(fsr: float | None, low: float | None, high: float | None, rounds: int,
+                  improved: bool | None = None) -> str:
+    """The verified FSR with its 95 % interval and how many paired rounds it rests on."""
+    if rounds == 0:
+        return f"FSR {_num(fsr)} (the start code is the best node: nothing to re-time)"
+    interval = f" [{_num(low)}, {_num(high)}]" if low is not None else " (no interval)"
+    verdict = "" if improved is None else (", improved" if improved else ", within noise")
+    return f"FSR {_num(fsr)}{interval} over {rounds} paired round{'s' if rounds != 1 else ''}{verdict}"
 
 
 def _secs(value: float | None) -> str:
@@ -54,7 +67,8 @@ def sessions_table(infos: list[SessionInfo]) -> Table:
         style = _STATUS_STYLE.get(info.status, "")
         table.add_row(info.id, time.strftime("%m-%d %H:%M", time.localtime(info.created_ts)), info.task, info.mode,
                       _config(info.model, info.scaffold, info.hints), f"[{style}]{status}[/]" if style else status,
-                      str(info.nodes), _secs(info.best_time_s), fsr_text(info.fsr, info.target_source))
+                      str(info.nodes), _secs(info.best_time_s),
+                      fsr_text(info.fsr, info.target_source, info.fsr_low, info.fsr_high))
     table.caption = _PROVISIONAL_NOTE if any(i.target_source == "provisional" for i in infos) else None
     return table
 
@@ -70,11 +84,14 @@ def scores_table(scores: list[Score]) -> Table:
             times += " (t)"
         elif s.times_source == "measured":
             times += " (m)"
-        table.add_row(s.session, s.task, s.mode, _config(s.model, s.scaffold, s.hints), fsr_text(s.fsr, s.target_source),
+        table.add_row(s.session, s.task, s.mode, _config(s.model, s.scaffold, s.hints),
+                      fsr_text(s.fsr, s.target_source, s.fsr_low, s.fsr_high),
                       _secs(s.best_time_s), times,
                       f"{s.nodes} {s.buggy_nodes}/{s.improved_nodes}/{s.no_improvement_nodes}",
                       str(s.tokens), f"${s.cost_usd:.2f}", _secs(s.wall_s), str(s.interventions))
     notes = ["nodes b/i/n: buggy / improved / no improvement", "(m): start time measured in the session"]
+    if any(s.verified for s in scores):
+        notes.append("FSR [a, b]: verified by paired re-timing, with its 95% interval")
     if any(s.target_source == "timed" for s in scores):
         notes.append("(t): both times measured in the session")
     if any(s.provisional for s in scores):
@@ -99,12 +116,17 @@ def _ci(estimate: Estimate) -> str:
 
 
 def compare_table(groups: list[GroupSummary], by: str, seed: int) -> Table:
+    baseline = groups[0].config[by] if groups else ""
     table = _table(f"FSR by {by} across tasks, bootstrap 95% CI (seed {seed})",
                    [(by, "left"), ("tasks", "right"), ("sessions", "right"), ("mean", "right"),
-                    ("median", "right"), ("IQM", "right")])
+                    ("median", "right"), ("IQM", "right"), (f"mean - {baseline}", "right")])
     for group in groups:
+        gap = ""
+        if group is not groups[0]:
+            estimate, significant = difference(group, groups[0], seed=seed)
+            gap = f"{_ci(estimate)} {'significant' if significant else 'n.s.'}"
         table.add_row(group.config[by], str(len(group.tasks)), str(sum(t.sessions for t in group.tasks)),
-                      _ci(group.mean), _ci(group.median), _ci(group.iqm))
+                      _ci(group.mean), _ci(group.median), _ci(group.iqm), gap)
     return table
 
 

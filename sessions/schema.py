@@ -93,6 +93,14 @@ def _migrations():
         db.execute("ALTER TABLE sessions ADD COLUMN target_source TEXT")
         db.execute("UPDATE sessions SET target_source='calibrated'")
 
+    @migrations(name="0003_verified_score")
+    def verified_score(db) -> None:
+        # The verified FSR (paired re-timing) is the headline `fsr` once a session has one; the
+        # search-time FSR stays beside it. Sessions stored before this have only the search FSR.
+        for column in ("search_fsr REAL", "fsr_low REAL", "fsr_high REAL", "verify_rounds INTEGER"):
+            db.execute(f"ALTER TABLE sessions ADD COLUMN {column}")
+        db.execute("UPDATE sessions SET search_fsr=fsr")
+
     return migrations
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from sessions.fsr import compute_fsr
 from sessions.state import SessionState
+from sessions.verification import within_noise
 
 TOP_K = 3
 BOOTSTRAP_SAMPLES = 2000
@@ -26,7 +27,7 @@ class Score:
     scaffold: str
     hints: str
     mode: str
-    fsr: float | None
+    fsr: float | None  # the headline: the verified FSR when the session verified, else the search FSR
     best_time_s: float | None
     start_time_s: float | None
     target_time_s: float | None
@@ -44,6 +45,12 @@ class Score:
     intervention_counts: dict[str, int] = field(default_factory=dict)
     finished: bool = False
     judge_score: float | None = None  # fraction of the reference's key changes reproduced (LLM judge)
+    search_fsr: float | None = None  # the paper's definition: one timing of each code, best of the nodes
+    verified: bool = False  # fsr comes from paired re-timing (sessions/verification.py)
+    fsr_low: float | None = None  # its 95 % interval over the rounds
+    fsr_high: float | None = None
+    verify_rounds: int = 0
+    best_improved: bool | None = None  # paired speedup of the best node > 2 standard errors (None: not verified)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -63,11 +70,16 @@ def score_session(state: SessionState) -> Score:
     buggy = {n.id for n in ran if n.status == "buggy" or n.result.buggy}
     std = float(started.config.get("start_time_std_s") or 0.0)
     improved = [n for n in ran if n.id not in buggy and n.time_s is not None
-                and times.start_time_s is not None and n.time_s < times.start_time_s - std]
+                and times.start_time_s is not None and n.time_s < times.start_time_s - std
+                and not within_noise(n.time_s, times.start_time_s, state.noise_cv)]
     end_ts = state.finished.ts if state.finished else (state.last_ts or started.ts)
+    verified = state.verified
+    if verified is not None and verified.best_node not in (None, 0) and not verified.improved:
+        improved = [n for n in improved if n.id != verified.best_node]  # its gain did not survive re-timing
     return Score(
         session=state.session_id, task=started.task, model=started.model, scaffold=started.scaffold,
-        hints=started.hints, mode=started.mode, fsr=times.fsr, best_time_s=times.best_time_s,
+        hints=started.hints, mode=started.mode, fsr=verified.fsr if verified else times.fsr,
+        best_time_s=times.best_time_s,
         start_time_s=times.start_time_s, target_time_s=times.target_time_s, times_source=times.times_source,
         target_source=times.target_source, provisional=times.target_source == "provisional",
         nodes=len(ran), buggy_nodes=len(buggy), improved_nodes=len(improved),
@@ -75,7 +87,10 @@ def score_session(state: SessionState) -> Score:
         tokens=state.tokens_in + state.tokens_out, cost_usd=state.cost_usd, wall_s=max(0.0, end_ts - started.ts),
         interventions=sum(state.interventions.values()), intervention_counts=dict(state.interventions),
         finished=state.finished is not None and state.finished.status == "finished",
-        judge_score=state.judge.score if state.judge else None)
+        judge_score=state.judge.score if state.judge else None, search_fsr=times.fsr,
+        verified=verified is not None, fsr_low=verified.low if verified else None,
+        fsr_high=verified.high if verified else None, verify_rounds=verified.rounds if verified else 0,
+        best_improved=verified.improved if verified else None)
 
 
 @dataclass(frozen=True)
@@ -154,3 +169,19 @@ def summarize(scores: Iterable[Score], by: tuple[str, ...] = CONFIG_KEYS, *, see
                                       bootstrap(means, statistics.median, seed=seed),
                                       bootstrap(means, iqm, seed=seed)))
     return summaries
+
+
+def difference(group: GroupSummary, baseline: GroupSummary, *, seed: int = 0,
+               samples: int = BOOTSTRAP_SAMPLES) -> tuple[Estimate, bool]:
+    """Mean per-task FSR of `group` minus `baseline`'s, with a 95 % bootstrap interval (each group's
+    task means resampled on their own), and whether the interval excludes 0: a significant gap."""
+    ours, theirs = [t.mean for t in group.tasks], [t.mean for t in baseline.tasks]
+    rng = random.Random(seed)
+
+    def draw(values: list[float]) -> float:
+        return statistics.fmean(values[rng.randrange(len(values))] for _ in values)
+
+    draws = sorted(draw(ours) - draw(theirs) for _ in range(samples))
+    estimate = Estimate(statistics.fmean(ours) - statistics.fmean(theirs), draws[int(0.025 * (samples - 1))],
+                        draws[int(0.975 * (samples - 1))])
+    return estimate, not estimate.low <= 0.0 <= estimate.high

@@ -42,6 +42,9 @@ class SessionState:
     finished: ev.SessionFinished | None = None
     judge: ev.JudgeScore | None = None  # the LLM judge's verdict, added after the session
     target_timing: ev.TargetTimed | None = None  # the next record's code timed in this session, once
+    retimings: list[ev.Retimed] = field(default_factory=list)  # the verification phase's runs
+    verified: ev.Verified | None = None  # the verified score, once the verification phase ended
+    last_run: RunResult | None = None  # the run that finished last (a node's or not): was its machine busy?
     last_seq: int = -1
     last_ts: float | None = None
     # call_id -> purpose of each LLM request, so an answer to /ask lands in the chat.
@@ -64,7 +67,15 @@ class SessionState:
             logs={nid: list(lines) for nid, lines in self.logs.items()},
             curves={nid: list(points) for nid, points in self.curves.items()},
             chat=list(self.chat), interventions=dict(self.interventions),
-            call_purposes=dict(self.call_purposes))
+            call_purposes=dict(self.call_purposes), retimings=list(self.retimings))
+
+    @property
+    def noise_cv(self) -> float:
+        """The relative spread one run of this task's code has (sessions/verification.py)."""
+        from sessions.verification import noise_cv
+
+        config = self.started.config if self.started else {}
+        return noise_cv(self.started.start_time_s if self.started else None, config.get("start_time_std_s"))
 
     def node(self, node_id: int | None) -> Node | None:
         return self.nodes.get(node_id) if node_id is not None else None
@@ -172,8 +183,10 @@ def _metric(state: SessionState, event: ev.Metric) -> None:
 def _run_finished(state: SessionState, event: ev.RunFinished) -> None:
     node = state.node(event.node)
     if node is None:
+        if event.node is None and event.result.get("status"):  # the session's own run: the next record's timing
+            state.last_run = RunResult.from_json(event.result)
         return
-    node.result = RunResult.from_json(event.result)
+    node.result = state.last_run = RunResult.from_json(event.result)
     # Provisional until NodeScored (which may also apply verification rules).
     node.status = "buggy" if node.result.buggy else "valid" if node.result.valid else "target_missed"
 
@@ -197,6 +210,16 @@ def _note(state: SessionState, event: ev.Note) -> None:
 
 def _target_timed(state: SessionState, event: ev.TargetTimed) -> None:
     state.target_timing = event
+    state.chat.append(event)
+
+
+def _retimed(state: SessionState, event: ev.Retimed) -> None:
+    state.retimings.append(event)
+    state.chat.append(event)
+
+
+def _verified(state: SessionState, event: ev.Verified) -> None:
+    state.verified = event
     state.chat.append(event)
 
 
@@ -231,6 +254,8 @@ _HANDLERS = {
     ev.NodeScored.kind: _node_scored,
     ev.Note.kind: _note,
     ev.TargetTimed.kind: _target_timed,
+    ev.Retimed.kind: _retimed,
+    ev.Verified.kind: _verified,
     ev.SessionFinished.kind: _session_finished,
     ev.SessionResumed.kind: _session_resumed,
     ev.JudgeScore.kind: _judge_score,

@@ -59,6 +59,10 @@ class SessionInfo:
     start_time_s: float | None
     target_time_s: float | None
     config: dict
+    search_fsr: float | None = None  # the paper's definition; `fsr` is the verified one when there is one
+    fsr_low: float | None = None  # the verified FSR's 95 % interval
+    fsr_high: float | None = None
+    verify_rounds: int | None = None  # None: not verified
 
     def to_json(self) -> dict:
         return {"id": self.id, "task": self.task, "model": self.model, "mode": self.mode,
@@ -67,7 +71,9 @@ class SessionInfo:
                 "nodes": self.nodes, "events": self.events, "tokens": self.tokens,
                 "cost_usd": self.cost_usd, "best_time_s": self.best_time_s, "fsr": self.fsr,
                 "times_source": self.times_source, "target_source": self.target_source,
-                "start_time_s": self.start_time_s, "target_time_s": self.target_time_s}
+                "start_time_s": self.start_time_s, "target_time_s": self.target_time_s,
+                "search_fsr": self.search_fsr, "fsr_low": self.fsr_low, "fsr_high": self.fsr_high,
+                "verify_rounds": self.verify_rounds}
 
 
 def _payload_json(event: ev.Event) -> str:
@@ -425,7 +431,8 @@ class Store:
             best_time_s=row["best_time_s"], fsr=row["fsr"], times_source=row["times_source"],
             target_source=row["target_source"],
             start_time_s=row["start_time_s"], target_time_s=row["target_time_s"],
-            config=json.loads(row["config"] or "{}"))
+            config=json.loads(row["config"] or "{}"), search_fsr=row.get("search_fsr"), fsr_low=row.get("fsr_low"),
+            fsr_high=row.get("fsr_high"), verify_rounds=row.get("verify_rounds"))
 
 
 def _live_status(row: dict) -> str:

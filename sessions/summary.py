@@ -15,7 +15,8 @@ from sessions.fsr import compute_fsr
 
 # Event kinds that change a summary row.
 SUMMARY_KINDS = {"node_created", "edit_proposed", "edit_applied", "run_started", "run_finished", "node_scored",
-                 "human_decision", "llm_response", "session_started", "session_finished", "target_timed"}
+                 "human_decision", "llm_response", "session_started", "session_finished", "target_timed",
+                 "verified"}
 
 
 def count_events(conn: sqlite3.Connection, rows: list[tuple]) -> None:
@@ -41,6 +42,10 @@ def summarize(conn: sqlite3.Connection, session_id: str, event: ev.Event) -> Non
     elif event.kind == "target_timed":
         conn.execute("UPDATE sessions SET timed_target_s=? WHERE id=?", (event.time_s, session_id))
         _refresh_scores(conn, session_id)
+    elif event.kind == "verified":
+        conn.execute("UPDATE sessions SET fsr_low=?, fsr_high=?, verify_rounds=? WHERE id=?",
+                     (event.low, event.high, event.rounds, session_id))
+        conn.execute("UPDATE sessions SET fsr=? WHERE id=?", (event.fsr, session_id))
     elif event.kind == "session_finished":
         status = "finished" if event.status == "finished" else "unfinished"
         conn.execute("UPDATE sessions SET status=?, ended=? WHERE id=?", (status, event.status, session_id))
@@ -56,8 +61,10 @@ def _refresh_scores(conn: sqlite3.Connection, session_id: str) -> None:
     provisional = bool(json.loads(config or "{}").get("provisional"))
     times = compute_fsr(start, target, root[0] if root else None, best, timed_target_s=timed,
                         provisional=provisional)
-    conn.execute("UPDATE sessions SET n_nodes=?, best_time_s=?, fsr=?, times_source=?, target_source=? WHERE id=?",
-                 (n_nodes, times.best_time_s, times.fsr, times.times_source, times.target_source, session_id))
+    conn.execute("UPDATE sessions SET n_nodes=?, best_time_s=?, search_fsr=?, times_source=?, target_source=?, "
+                 "fsr=CASE WHEN verify_rounds IS NULL THEN ? ELSE fsr END WHERE id=?",
+                 (n_nodes, times.best_time_s, times.fsr, times.times_source, times.target_source, times.fsr,
+                  session_id))
 
 
 def _node_update(session_id: str, event: ev.Event) -> tuple[str, tuple] | None:

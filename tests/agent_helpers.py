@@ -1,7 +1,8 @@
 """A tiny fake task for agent tests: a trainer that prints modded-nanogpt lines in milliseconds.
 
 Its training time is simulated (STEP_MS per step), so times are exact and edits that
-multiply STEP_MS make it measurably faster. Edits hook in after the `# speedups` line.
+multiply STEP_MS make it measurably faster. Other seeds than 0 raise its losses by
+0.001-0.05, never across the target, so the harness's fresh-seed check sees a seeded trainer. Edits hook in after the `# speedups` line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from records.task import Task
 from sessions.store import Store
 
 FAKE_TRAIN = '''import os
+import random
 import sys
 
 STEPS = 10
@@ -25,8 +27,10 @@ val_tokens = 4096
 
 def main():
     train_time = 0.0
+    seed = int(os.environ.get("SPEEDRUN_SEED", "0"))
+    noise = random.Random(seed)  # the harness checks that seeds matter; seed 0 keeps round losses
     for step in range(STEPS + 1):
-        loss = 4.0 - 3.0 * step / STEPS
+        loss = 4.0 - 3.0 * step / STEPS + (0.001 + 0.048 * noise.random() if seed else 0.0)
         print(f"step:{step}/{STEPS} val_loss:{loss:.4f} train_time:{train_time:.0f}ms step_avg:{STEP_MS:.2f}ms")
         train_time += STEP_MS
 
@@ -54,10 +58,12 @@ def fake_task(tmp_path: Path, code: str = FAKE_TRAIN, *, reference: str | None =
                 reference_diff_file=diff_file)
 
 
-def speedup(factor: float, plan: str = "") -> str:
-    """A reply that multiplies STEP_MS by `factor` (hooks on the `# speedups` anchor, so it applies to any node)."""
+def speedup(factor: float, plan: str = "", variant: int = 0) -> str:
+    """A reply that multiplies STEP_MS by `factor` (hooks on the `# speedups` anchor, so it applies to any node).
+    A `variant` adds a no-op line: the same speedup as another program (the harness refuses a repeat)."""
+    extra = f"variant = {variant}\n" if variant else ""
     return (f"{plan or f'Scale the step cost by {factor}.'}\n\n<<<<<<< SEARCH\n# speedups\n=======\n# speedups\n"
-            f"STEP_MS *= {factor}\n>>>>>>> REPLACE\n")
+            f"STEP_MS *= {factor}\n{extra}>>>>>>> REPLACE\n")
 
 
 def crash(plan: str = "Try something that breaks.") -> str:
@@ -75,7 +81,8 @@ def write_script(tmp_path: Path, replies: list[str], name: str = "replies.txt") 
 
 
 def config(script: Path, **overrides) -> SessionConfig:
-    values = dict(task_id="fake/1", model=f"scripted:{script}", scaffold="flat", max_nodes=1)
+    # No paired re-timing unless a test asks (tests/test_sessions_verification.py): the fake clock is exact.
+    values = dict(task_id="fake/1", model=f"scripted:{script}", scaffold="flat", max_nodes=1, verify_repeats=0)
     values.update(overrides)
     return SessionConfig(**values)
 

@@ -12,13 +12,15 @@ WORDS = ("thou", "art", "the", "king", "of", "my", "heart", "and", "love", "doth
          "sweet", "lord", "what", "say", "you", "to", "this", "fair", "lady", "come", "away")
 
 
-def write_corpus(folder: Path, n_bytes: int = 640 * 1024, seed: int = 0) -> Path:
-    """Play-like text: speaker lines of random words; its 1/32 validation split holds the rungs' 16,384 val bytes."""
+def write_corpus(folder: Path, n_bytes: int = 1280 * 1024, seed: int = 0) -> Path:
+    """Play-like text: speaker lines of random words. Its last 1/32 is split in half, validation
+    then held-out test; the validation half (20,480 bytes) holds the rungs' 16,385 val bytes."""
     rng = random.Random(seed)
-    lines = []
-    while sum(map(len, lines)) < n_bytes:
+    lines, size = [], 0
+    while size < n_bytes:
         speaker = rng.choice(("HAMLET", "OPHELIA", "LEAR", "PORTIA"))
         lines.append(f"{speaker}.\n{' '.join(rng.choice(WORDS) for _ in range(rng.randint(4, 12))).capitalize()}.\n\n")
+        size += len(lines[-1])
     path = folder / "corpus.txt"
     path.write_text("".join(lines)[:n_bytes])
     return path

@@ -106,7 +106,7 @@ def test_a_malformed_edit_goes_back_to_the_model_and_the_retry_runs(tmp_path):
     controller, _, recorder = run_session(tmp_path, [bad, speedup(0.5)], max_nodes=1)
     failed = recorder.kinds("edit_failed")
     assert len(failed) == 1 and failed[0].attempt == 1 and not failed[0].rule_violation
-    assert "matches nothing" in failed[0].reason and "    5 | STEP_MS = 100.0" in failed[0].reason  # nearest line
+    assert "matches nothing" in failed[0].reason and "    6 | STEP_MS = 100.0" in failed[0].reason  # nearest line
     fix = [e for e in recorder.kinds("llm_request") if e.purpose == "fix_edit"][0]
     assert fix.messages[-2] == {"role": "assistant", "content": bad}
     assert "Block 1 failed" in fix.messages[-1]["content"]
@@ -141,8 +141,9 @@ def test_a_model_that_keeps_failing_ends_the_session(tmp_path):
 
 
 def test_parallel_runs_overlap(tmp_path):
-    slow = speedup(0.9).replace("STEP_MS *= 0.9", "import time\ntime.sleep(1.0)\nSTEP_MS *= 0.9")
-    controller, _, recorder = run_session(tmp_path, [slow] * 4, max_nodes=4, parallel=2)
+    slow = [speedup(0.9, variant=i).replace("STEP_MS *= 0.9", "import time\ntime.sleep(1.0)\nSTEP_MS *= 0.9")
+            for i in range(1, 5)]
+    controller, _, recorder = run_session(tmp_path, slow, max_nodes=4, parallel=2)
     assert sorted(controller.state.nodes) == [0, 1, 2, 3, 4]
     order = [(e.kind, e.node) for e in recorder.events if e.kind in ("run_started", "run_finished") and e.node]
     first_finish = next(i for i, (kind, _) in enumerate(order) if kind == "run_finished")
@@ -151,7 +152,7 @@ def test_parallel_runs_overlap(tmp_path):
 
 
 def test_pause_step_resume(tmp_path):
-    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5)] * 2), max_nodes=2))
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5), speedup(0.5, variant=1)]), max_nodes=2))
     recorder = Recorder()
     controller.subscribe(recorder)
     controller.pause()

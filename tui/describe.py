@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from runner.machineload import busy_note
 from sessions import events as ev
 from agent.editblocks import diff_stats
+from sessions.report import verified_text
 
 
 def _node(event: ev.Event) -> str:
@@ -53,7 +55,7 @@ def describe(event: ev.Event) -> str | None:
             result = event.result
             return (f"{_node(event)} run finished: {result.get('status')}, "
                     f"time to target {_seconds(_ms_to_s(result.get('time_to_target_ms')))}, "
-                    f"final val_loss {_loss(result.get('final_val_loss'))}")
+                    f"final val_loss {_loss(result.get('final_val_loss'))}{busy_note(result.get('load'))}")
         case ev.NodeScored():
             best = " (best so far)" if event.is_best else ""
             reason = f" - {event.reason}" if event.reason else ""
@@ -63,6 +65,12 @@ def describe(event: ev.Event) -> str | None:
                 return f"next record timed here: {_seconds(event.time_s)} to target (seed {event.seed})"
             reason = f" - {event.reason}" if event.reason else ""
             return f"next record's timing {event.status}{reason}; scores use the calibrated ratio"
+        case ev.Retimed():
+            what = _seconds(event.time_s) if event.time_s is not None else event.status
+            reason = f" - {event.reason}" if event.reason and event.time_s is None else ""
+            return f"verification round {event.round}: {event.role} {what} (seed {event.seed}){reason}"
+        case ev.Verified():
+            return "verified " + verified_text(event.fsr, event.low, event.high, event.rounds, event.improved)
         case ev.Note():
             return f"{event.level}: {event.text}"
         case ev.SessionFinished():

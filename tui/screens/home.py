@@ -149,7 +149,7 @@ class HomeScreen(Screen):
         self.sessions = {info.id: info for info in infos}
         for info in sorted(infos, key=lambda i: i.updated_ts, reverse=True):
             table.add_row(info.id, info.task, info.mode, info.model, _status(info), str(info.nodes),
-                          _secs(info.best_time_s), fsr_text(info.fsr, info.target_source),
+                          _secs(info.best_time_s), fsr_text(info.fsr, info.target_source, info.fsr_low, info.fsr_high),
                           when_label(info.updated_ts), key=info.id)
         if selected in self.sessions:  # a redraw keeps the person's place
             table.move_cursor(row=table.get_row_index(selected))
@@ -276,6 +276,7 @@ class HomeScreen(Screen):
             task = get_task(config.task_id)
             if reason := why_not_ready(task):
                 raise UserError(f"task {task.id} is not ready: {reason}")
+            config.check_cores(task.threads)  # more threads than cores: refused, as `run --parallel` is
             check_model_key(config)
         except UserError as err:
             self.app.call_from_thread(self.notify, str(err), severity="error", timeout=10)

@@ -26,6 +26,8 @@ class Status:
     elapsed_s: float
     state: str  # running, paused, waiting for you, finished...
     provisional: bool = False  # the FSR rests on another CPU's calibration: marked "(prov.)"
+    interval: tuple[float | None, float | None] | None = None  # the verified FSR's 95 % interval
+    busy: str = ""  # the last finished run's machine was oversubscribed: why its times are suspect, short
 
 
 def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: float, activity: str,
@@ -42,12 +44,14 @@ def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: 
         nodes=sum(1 for node in state.nodes.values() if node.stage != "root"),
         node_budget=budget,
         best_time_s=state.best_time_s,
-        fsr=fsr,
+        fsr=state.verified.fsr if state.verified else fsr,
+        interval=(state.verified.low, state.verified.high) if state.verified and state.verified.rounds else None,
         tokens=state.tokens_in + state.tokens_out,
         cost_usd=state.cost_usd,
         elapsed_s=max(0.0, now - begin),
         state=activity,
         provisional=provisional,
+        busy=state.last_run.load.short if state.last_run is not None and state.last_run.load is not None else "",
     )
 
 
@@ -64,6 +68,8 @@ def _clock(seconds: float) -> str:
 def _fsr(status: Status) -> str:
     if status.fsr is None:
         return "-"
+    if status.interval is not None and status.interval[0] is not None:
+        return f"{status.fsr:.3f} [{status.interval[0]:.2f}, {status.interval[1]:.2f}] verified"
     return f"{status.fsr:.3f}" + (" (prov.)" if status.provisional else "")
 
 
@@ -75,6 +81,7 @@ def status_text(status: Status) -> Text:
         ("node ", f"{status.nodes}/{status.node_budget}", ""),
         ("best ", "-" if status.best_time_s is None else f"{status.best_time_s:.1f}s", "green"),
         ("FSR ", _fsr(status), "bold magenta"),
+        *([("busy: ", status.busy, "yellow")] if status.busy else []),
         ("", f"{status.tokens:,} tok ${status.cost_usd:.2f}", ""),
         ("", _clock(status.elapsed_s), ""),
         ("", status.state, "reverse" if status.state.startswith("waiting") else "italic"),

@@ -9,6 +9,7 @@ from textual.widgets.tree import TreeNode
 
 from sessions.nodes import Node
 from sessions.state import SessionState
+from sessions.verification import within_noise
 
 STATUS_STYLES = {
     "pending": "dim",
@@ -17,6 +18,7 @@ STATUS_STYLES = {
     "buggy": "red",
     "valid": "green",
     "improved": "bold green",
+    "within noise": "green",
     "best": "bold magenta",
     "target_missed": "dark_orange",
     "invalid": "red dim",
@@ -25,12 +27,15 @@ STATUS_STYLES = {
 
 
 def display_status(node: Node, state: SessionState) -> str:
-    """The status as shown: a valid node faster than its parent reads "improved", the best "best"."""
+    """The status as shown: a valid node faster than its parent reads "improved", or "within noise"
+    when one run of each cannot tell the gain from the clock's spread; the best reads "best"."""
     if node.id == state.best_node:
         return "best"
     parent = state.node(node.parent)
     if node.status == "valid" and parent is not None and parent.time_s is not None and node.time_s is not None:
-        return "improved" if node.time_s < parent.time_s else "valid"
+        if node.time_s >= parent.time_s:
+            return "valid"
+        return "within noise" if within_noise(node.time_s, parent.time_s, state.noise_cv) else "improved"
     return node.status
 
 
@@ -41,6 +46,8 @@ def node_label(node: Node, state: SessionState) -> Text:
     label.append(status, style=STATUS_STYLES.get(status, ""))
     if node.time_s is not None:
         label.append(f" {node.time_s:.1f}s")
+    if node.result is not None and node.result.load is not None and node.result.load.oversubscribed:
+        label.append(" busy", style="yellow")  # timed on an oversubscribed machine: the time is suspect
     loss = _last_loss(node, state)
     if loss is not None:
         label.append(f" {loss:.3f}", style="dim")
