@@ -48,7 +48,6 @@ class RunGuard:
         gpu = self.task.launcher == "torchrun" or self.env.get("SPEEDRUN_DEVICE") == "cuda"
         return "wall" if gpu else "cpu"
 
-
     def measure(self, result: RunResult) -> ModelCheck | None:
         """The harness's evaluation of the model `result` saved; None when the task saves none."""
         if not self.saves_model:
