@@ -42,6 +42,9 @@ def register(sub) -> None:
     run.add_argument("--oversubscribe", action="store_true",
                      help="allow --parallel x the task's threads per run above this machine's cores "
                      "(refused by default: the runs slow each other and their times are suspect)")
+    run.add_argument("--time-budget", metavar="DURATION",
+                     help="wall-clock budget of the search (e.g. 30m, 2h): when spent the session stops, resumable "
+                     "with a larger budget; a stop-to-resume gap does not count (default: none)")
     run.add_argument("--seed", type=int, default=0, help="seed of the training runs and the scaffold's choices")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="per run (default: from the start code's time)")
     run.add_argument("--resume", metavar="SESSION", help="continue an unfinished session (TASK may be left out)")
@@ -80,12 +83,16 @@ def register(sub) -> None:
     judge.set_defaults(handler=judge_command)
 
     verify = sub.add_parser(
-        "verify", help="re-run a session's best node K times: mean and spread of its time",
-        description="Re-run the best node of a session K times (seeds the session never ran: its seed + 1..K), "
-        "under the sandbox, with the harness's checks of each claim; prints the mean and spread of the time "
-        "to target and stores that line with the session. Exit code 1 when a run did not reach the target.")
+        "verify", help="add K paired re-timing rounds to a session that has ended: a new verified FSR",
+        description="Add K rounds to a session's verification (or finish the rounds a killed one owes): each "
+        "round re-times the start code, the best node and the next record's code side by side on a seed the "
+        "session never ran, with the harness's checks of each claim. The runs and the new verified FSR (95% "
+        "interval) are stored as the session's own events. Exit code 1 when a run did not reach the target.")
     verify.add_argument("session", metavar="SESSION", help="session id (or a unique prefix)")
-    verify.add_argument("--repeats", type=int, default=3, metavar="K", help="runs (default: 3)")
+    verify.add_argument("--repeats", type=int, default=3, metavar="K", help="rounds to add (default: 3)")
+    verify.add_argument("--parallel", type=int, metavar="N", help="runs at once (default: the session's)")
+    verify.add_argument("--oversubscribe", action="store_true",
+                        help="allow N x threads per run above this machine's cores (times are then suspect)")
     verify.add_argument("--sandbox", choices=SANDBOX_MODES, help="default: the session's own")
     verify.add_argument("--json", action="store_true", help="one JSON object on stdout")
     add_db_argument(verify)
@@ -104,7 +111,13 @@ def session_config(args: argparse.Namespace):
                          seed=args.seed, timeout_s=args.timeout, backend=args.backend,
                          slurm_config=args.slurm_config, sandbox=args.sandbox, llm_timeout_s=args.llm_timeout,
                          time_target=args.time_target, verify_repeats=args.verify_repeats,
-                         oversubscribe=args.oversubscribe)
+                         oversubscribe=args.oversubscribe, time_budget_s=_time_budget(args.time_budget))
+
+
+def _time_budget(text: str | None) -> float | None:
+    from sessions.elapsed import parse_duration
+
+    return None if text is None else parse_duration(text, option="--time-budget")
 
 
 def run_command(args: argparse.Namespace) -> int:

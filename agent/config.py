@@ -34,6 +34,8 @@ class SessionConfig:
     verify_repeats: int | None = None
     # Run --parallel x the task's threads per run above this machine's cores anyway (times are then suspect).
     oversubscribe: bool = False
+    # The search's wall-clock budget: when spent, the session stops (resumable), as a person stopping it would.
+    time_budget_s: float | None = None
 
     def for_new_session(self) -> SessionConfig:
         """The config a new session is stored with: what was not given takes its default.

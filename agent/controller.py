@@ -8,35 +8,40 @@ so a view may call them from its own thread at any time, even from inside a call
 
 The session's state is the reducer's (sessions.state.SessionState) over the events
 emitted so far, so a resumed session continues from exactly what the store holds.
+
+The controller sequences the session: the start code, the search's batches, the time
+budget, the end. What each step does lives beside it: running and scoring a node
+(node_runs.py), the co-pilot's review of a proposal (copilot_review.py), a person's node
+in human mode (human_loop.py) and the scoring runs after the search (verification_phase.py).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
+from functools import cached_property
 from typing import Callable
 
 from agent.config import HUMAN_MODEL, MODES, SessionConfig
-from agent.decisions import Decision
-from agent.editblocks import unified_diff
-from agent.harness import Reference, RunGuard, check_claim, describe_checks
-from agent.retiming import RetimeRun, owed_rounds, verdict
+from agent.copilot_review import CopilotReview
+from agent.decisions import POLL_S, Decision
+from agent.harness import RunGuard, describe_checks
+from agent.human_loop import HumanLoop
 from agent.llm import LLMClient, LLMError
 from agent.models import REPLAYED_PURPOSES, default_budget, make_client, model_label
+from agent.node_runs import ROOT_TIMEOUT_S, NodeRuns, _why
 from agent.prompts import (PromptContext, debug_messages, draft_messages, improve_messages,
-                           question_messages, revision, with_steering)
+                           question_messages, with_steering)
 from agent.proposals import MAX_REFLECTIONS, Proposal, Proposer
-from agent.rules import check_rules, same_program
-from records.integrity import judge_run
-from agent.scaffolds import BENCHMARK_BUDGET, Action, best_valid, counted, get_scaffold, next_actions
+from agent.scaffolds import BENCHMARK_BUDGET, Action, best_valid, get_scaffold, next_actions
+from agent.verification_phase import VerificationPhase
 from records.task import HINT_REGIMES, Task
-from runner.result import RunResult
-from sessions.events import (ApprovalRequested, EditApplied, EditFailed, EditProposed, Event, HumanDecision,
-                             NodeCreated, NodeScored, Note, RunFinished, SessionFinished, SessionResumed,
-                             Retimed, SessionStarted, TargetTimed)
+from sessions.events import (Event, HumanDecision, NodeCreated, Note, SessionFinished, SessionResumed,
+                             SessionStarted)
+from sessions.elapsed import format_duration
 from sessions.scoring import Score, score_session
 from sessions.state import SessionState
 from sessions.store import Store
@@ -44,16 +49,13 @@ from speedrun_tui.errors import UserError
 
 MAX_MODEL_FAILURES = 3  # nodes in a row whose model call failed for good: the session stops
 SETTLED = ("valid", "buggy", "target_missed", "invalid", "rejected", "cancelled")
-POLL_S = 0.2
-DEFAULT_VERIFY_REPEATS = 3  # paired re-timing rounds on micro tasks (sessions/verification.py)
-ROOT_TIMEOUT_S = 3600.0  # the start code's run, unless --timeout: generous, since a loaded machine is slow
 
 
-class Controller:
+class Controller(NodeRuns, CopilotReview, HumanLoop, VerificationPhase):
     def __init__(self, config: SessionConfig, store: Store, *, session_id: str | None = None,
-                 task: Task | None = None, run_env: dict[str, str] | None = None):
-        """Open a new session, or resume `session_id`. `task`/`run_env` stand in for the catalog's
-        (a task of your own); both default to records.catalog's."""
+                 task: Task | None = None, run_env: dict[str, str] | None = None, reopen: bool = False):
+        """Open a new session, or resume `session_id` (`reopen`: one that has ended, to verify it again).
+        `task`/`run_env` stand in for the catalog's (a task of your own); both default to records.catalog's."""
         self.store = store
         self._subscribers: list[Callable[[Event], None]] = []
         self._lock = threading.RLock()  # one event at a time: store, state and subscribers stay in order
@@ -72,8 +74,13 @@ class Controller:
         self._workspace = None
         self._root_gap: float | None = None  # nan: the start code's model could not be measured
         self._root_gap_lock = threading.Lock()
+        self._root_settled = threading.Event()  # a draft running beside the root is scored after it
+        self._root_settled.set()
+        self._fork_from: int | None = None  # the node a person picked for the next edit
+        self._budget_timer: threading.Timer | None = None
+        self._stop_reason = ""  # why the session stopped when it was not the person
         if session_id:
-            self._resume(config, session_id, task, run_env)
+            self._resume(config, session_id, task, run_env, reopen)
         else:
             self._start(config, task, run_env)
         self.mode = self.config.mode
@@ -111,10 +118,10 @@ class Controller:
         self.state.apply(started)
 
     def _resume(self, config: SessionConfig, session_id: str, task: Task | None,
-                run_env: dict[str, str] | None) -> None:
+                run_env: dict[str, str] | None, reopen: bool = False) -> None:
         session_id = self.store.resolve_session(session_id)
         status = self.store.session_status(session_id)
-        if status == "finished":
+        if status == "finished" and not reopen:
             raise UserError(f"session {session_id} has finished; there is nothing to resume")
         if status == "running":
             raise UserError(f"session {session_id} is still being written by another process")
@@ -124,10 +131,15 @@ class Controller:
             state.apply(event)
         if state.started is None:
             raise UserError(f"session {session_id} has no start event; it cannot be resumed")
+        if reopen:
+            _check_verifiable(state)
+            self._ended = state.finished  # how it ends again after `verify`
         stored = SessionConfig.from_json(state.started.config)
         if config.task_id and config.task_id != stored.task_id:
             raise UserError(f"session {session_id} is a session of {stored.task_id}, not {config.task_id}")
         stored = _resumed_config(stored, events, config)
+        if reopen:
+            stored = replace(stored, sandbox=config.sandbox or stored.sandbox)
         _validate(stored)
         self.config = stored
         self.task, self.run_env = _task_setup(stored, task, run_env)
@@ -145,8 +157,9 @@ class Controller:
                          - {e.node for e in events if e.kind == "node_scored"})
         self.session_id = session_id
         self.state = state
+        self._fork_from = state.fork_from  # a fork decided before the stop still holds for the next edit
         self.store.resume_session(session_id)
-        self._emit(SessionResumed(mode=stored.mode, parallel=stored.parallel))
+        self._emit(SessionResumed(mode=stored.mode, parallel=stored.parallel, time_budget_s=stored.time_budget_s))
 
     def _guard_runs(self) -> None:
         """The sandbox every run gets; refused for model-written candidates when it is not bubblewrap."""
@@ -155,9 +168,9 @@ class Controller:
         self.sandbox = resolve(self.config.sandbox)
         _fail_closed(self.config, self.sandbox)
 
-    @property
+    @cached_property
     def guard(self) -> RunGuard:
-        """How this session's runs are confined and checked (agent/harness.py)."""
+        """How this session's runs are confined and checked (agent/harness.py); built once, on first use."""
         return RunGuard(task=self.task, env=self.run_env, sandbox=self.config.sandbox,
                         hide=[str(self.store.path)], session_id=self.session_id)
 
@@ -228,12 +241,33 @@ class Controller:
         A steer while no edit waits is kept for the next prompt the model gets."""
         if decision.kind == "ask":
             self.ask(decision.text)
+        elif decision.kind == "fork":
+            self.fork(decision.node, decision.text)
         elif decision.kind == "steer" and self.state.pending_approval is None:
             with self._lock:
                 self._steers.append(decision.text)
                 self._emit(HumanDecision(decision="steer", text=decision.text))
         else:
             self._decisions.put((decision, "human"))
+
+    def fork(self, node: int, steer: str = "") -> None:
+        """The person's pick of the node the next edit starts from (co-pilot and human modes), with
+        `steer` in its prompt: a human decision, and the next node a child of `node` in the budget."""
+        with self._lock:
+            target = self.state.nodes.get(node)
+            if self.mode == "auto":
+                raise UserError("fork is for co-pilot and human modes; switch with /copilot first")
+            if target is None or (node != 0 and target.code_sha is None):
+                raise UserError(f"node {node} has no code to fork from")
+            self._emit(HumanDecision(node=node, decision="fork", text=steer))
+            self._fork_from = node
+            if steer:
+                self._steers.append(steer)
+
+    def _take_fork(self) -> int | None:
+        with self._lock:
+            node, self._fork_from = self._fork_from, None
+        return node
 
     def ask(self, question: str) -> None:
         threading.Thread(target=self._answer, args=(question,), name="controller-ask", daemon=True).start()
@@ -252,7 +286,8 @@ class Controller:
                 self._score(nid, self.state.nodes[nid].result)
             if self.mode != "human":
                 self._llm()  # a missing key or model file shows now, before the start code runs
-            self._run_root()
+            self._start_clock()
+            self._run_root_and_first_wave()
             root = self.state.nodes[0]
             if root.status in ("buggy", "invalid", "cancelled") and not self._stopping.is_set():
                 status, reason = "failed", f"the start code itself failed: {_why(root.result)}"
@@ -262,102 +297,85 @@ class Controller:
                                     "machine; scores use the catalog's times"))
                 self._finish_interrupted()
                 self._search()
+                self._budget_timer_cancel()
                 self._verify() if self._verify_repeats() else self._time_target()
             if self._failed_reason:
                 status, reason = "failed", self._failed_reason
             elif self._stopping.is_set():
-                status, reason = "stopped", "stopped by the person"
+                status, reason = "stopped", self._stop_reason or "stopped by the person"
         except BaseException as err:
             self._finish("failed", f"{type(err).__name__}: {err}" if not isinstance(err, UserError) else str(err))
             raise
         self._finish(status, reason)
         return score_session(self.state)
 
+    def _start_clock(self) -> None:
+        """The --time-budget of the search: what is left of it (earlier stretches count) runs on a timer."""
+        budget = self.config.time_budget_s
+        if budget is None:
+            return
+        left = budget - self.state.elapsed_s(time.time())
+        self._budget_timer = threading.Timer(max(0.0, left), self._time_is_up)
+        self._budget_timer.daemon = True
+        self._budget_timer.start()
+
+    def _time_is_up(self) -> None:
+        spent = format_duration(self.config.time_budget_s)
+        self._stop_reason = f"time budget {spent} spent"
+        self._emit(Note(level="warning", text=f"time budget {spent} spent: the search stops here; resume with "
+                        f"a larger --time-budget to go on"))
+        self.stop()
+
+    def _budget_timer_cancel(self) -> None:
+        if self._budget_timer is not None:
+            self._budget_timer.cancel()
+
     def _finish(self, status: str, reason: str) -> None:
+        self._budget_timer_cancel()
         if self._workspace is not None:
             self._workspace.close()
         self._emit(SessionFinished(status=status, reason=reason))
         self.store.flush()
 
-    def _run_root(self) -> None:
-        root = self.state.nodes.get(0)
-        if root is None:
+    def _run_root_and_first_wave(self) -> None:
+        """The start code's run. With --parallel N >= 2 on a new session the first N-1 drafts run beside
+        it: a draft needs nothing of the root's result, and a draft is scored only once the root is
+        (its checks compare with the root), so the tree is the same as one run after the other."""
+        if 0 not in self.state.nodes:
             self._emit(NodeCreated(node=0, parent=None, stage="root", code_sha=self.start_sha))
-        elif root.status in SETTLED:
+        wave = self._first_wave()
+        if not wave:
+            return self._run_root()
+        self._emit(Note(text=f"the start code runs beside the first {len(wave)} draft(s) (--parallel "
+                        f"{self.config.parallel}); each draft is scored once the start code is"))
+        self._root_settled.clear()
+        self._together([self._root_beside_drafts] + [lambda a=action: self._agent_node(a) for action in wave])
+
+    def _first_wave(self) -> list[Action]:
+        if self.mode == "human" or (self.config.parallel or 1) < 2 or set(self.state.nodes) != {0}:
+            return []
+        actions = next_actions(get_scaffold(self.config.scaffold), self.state.nodes, budget=self.budget,
+                               seed=self.config.seed)
+        return [a for a in actions if a.stage == "draft"][: self.config.parallel - 1]
+
+    def _root_beside_drafts(self) -> None:
+        try:
+            self._run_root()
+            root = self.state.nodes[0]
+            if root.status in ("buggy", "invalid", "cancelled") and not self._stopping.is_set():
+                self._failed_reason = f"the start code itself failed: {_why(root.result)}"
+                for cancel in list(self._cancels.values()):
+                    cancel.set()
+            elif root.time_s is not None:
+                self._reference()  # its held-out gap, measured while the drafts still train
+        finally:
+            self._root_settled.set()
+
+    def _run_root(self) -> None:
+        if self.state.nodes[0].status in SETTLED or not self._wait_turn():
             return
-        if self._wait_turn():
-            timeout = self.config.timeout_s or self._gpu_timeout() or max(ROOT_TIMEOUT_S, 4 * self.task.start_time_s)
-            self._execute(0, self.start_code, self.start_sha, timeout)
-
-    def _time_target(self) -> None:
-        """Verification: run the next record's code once, as the start code ran, so that t_next is
-        measured on this machine rather than rescaled by a ratio calibrated on another CPU.
-
-        Not a search node: it never counts toward the budget nor competes for the best time.
-        A run cut short by stop() records nothing, so a resumed session times it then. Without a
-        valid start time there is nothing to compare it with (scores then use the catalog's times)."""
-        script = self.task.target_script
-        if (not self.config.time_target or script is None or self.state.target_timing is not None
-                or self.state.nodes[0].time_s is None or not self._wait_turn()):
-            return
-        code = script.read_text()
-        code_sha = self.store.put_blob(code)
-        self._emit(Note(text=f"verification: timing the next record's code on this machine "
-                        f"(seed {self.config.seed})"))
-        result = self._run(None, code, code_sha, self._timeout())
-        if result.status == "cancelled" and self._stopping.is_set():
-            return
-        time_s = result.time_to_target_ms / 1000.0 if result.valid else None
-        self._emit(TargetTimed(time_s=time_s, status=_status(result), reason=result.reason,
-                               seed=self.config.seed, code_sha=code_sha))
-
-    def _verify_repeats(self) -> int:
-        if self.config.verify_repeats is not None:
-            return self.config.verify_repeats
-        return DEFAULT_VERIFY_REPEATS if self.task.track == "micro" else 0
-
-    def _verify(self) -> None:
-        """Paired re-timing (sessions/verification.py): round r runs the start code, the best node and
-        the next record's code on a fresh seed, side by side up to --parallel; a stopped phase resumes
-        with the runs it still owes, and ends with the Verified event, the headline score."""
-        if self.state.verified is not None or self.state.nodes[0].time_s is None or self._stopping.is_set():
-            return
-        best = self.state.best_node
-        script = self.task.target_script if self.config.time_target else None
-        codes = {"root": (self.start_code, self.start_sha)}
-        reference_is_best = False
-        if best not in (None, 0):
-            codes["best"] = (self._code(best), self.state.nodes[best].code_sha)
-            reference = script.read_text() if script is not None else None
-            reference_is_best = reference is not None and same_program(reference, codes["best"][0])
-            if reference is not None and not reference_is_best:  # the same program is timed once a round
-                codes["reference"] = (reference, self.store.put_blob(reference))
-            rounds = owed_rounds(self.state, codes, repeats=self._verify_repeats(), base_seed=self.config.seed)
-            if rounds:
-                self._emit(Note(text=f"verification: {len(rounds)} round(s) of {', '.join(codes)} on fresh seeds"))
-            for owed in rounds:
-                if not self._wait_turn():
-                    return
-                with ThreadPoolExecutor(max_workers=self.config.parallel) as pool:
-                    list(pool.map(lambda run: self._retime(run, best), owed))
-                if self._stopping.is_set():
-                    return
-        self._emit(verdict(self.state, best_node=best, timed_reference=script is not None,
-                           reference_is_best=reference_is_best))
-
-    def _retime(self, run: RetimeRun, best: int) -> None:
-        result = self._run(None, run.code, run.code_sha, self._timeout(), seed=run.seed,
-                           key=("retime", run.round, run.role))
-        if result.status == "cancelled" and self._stopping.is_set():
-            return  # owed again on resume
-        time_s = result.time_to_target_ms / 1000.0 if result.valid else None
-        status, reason = _status(result), result.reason
-        if result.valid:
-            checked = judge_run(result, target_loss=self.task.target_loss, reference=self._reference().clock)
-            if not checked.ok:
-                time_s, status, reason = None, "invalid", checked.reason
-        self._emit(Retimed(round=run.round, role=run.role, seed=run.seed, time_s=time_s, status=status,
-                           reason=reason, best_node=best if run.role == "best" else None))
+        timeout = self.config.timeout_s or self._gpu_timeout() or max(ROOT_TIMEOUT_S, 4 * self.task.start_time_s)
+        self._execute(0, self.start_code, self.start_sha, timeout)
 
     def _search(self) -> None:
         spec = get_scaffold(self.config.scaffold)
@@ -373,13 +391,16 @@ class Controller:
             self._run_batch(actions)
 
     def _run_batch(self, actions: list[Action]) -> None:
-        workers = max(1, min(self.config.parallel, len(actions)))
-        if workers == 1:
+        if max(1, min(self.config.parallel, len(actions))) == 1:
             for action in actions:
                 self._agent_node(action)
             return
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="controller-node") as pool:
-            futures = [pool.submit(self._agent_node, action) for action in actions]
+        self._together([lambda a=action: self._agent_node(a) for action in actions], workers=self.config.parallel)
+
+    def _together(self, calls: list[Callable[[], None]], workers: int | None = None) -> None:
+        """Run `calls` on up to `workers` threads (default: all at once); a failure stops the session."""
+        with ThreadPoolExecutor(max_workers=workers or len(calls), thread_name_prefix="controller-node") as pool:
+            futures = [pool.submit(call) for call in calls]
             try:
                 for future in futures:
                     future.result()
@@ -416,6 +437,9 @@ class Controller:
     def _agent_node(self, action: Action, node_id: int | None = None) -> None:
         if not self._wait_turn():
             return
+        fork = self._take_fork() if node_id is None else None
+        if fork is not None:  # the person's pick replaces the scaffold's for this node
+            action = Action("improve", fork)
         nid = self._create_node(action.stage, action.parent) if node_id is None else node_id
         parent_code = self._code(action.parent)
         try:
@@ -427,242 +451,6 @@ class Controller:
             self._review_and_run(nid, parent_code, proposal)
         except LLMError as err:
             self._model_failed(nid, err)
-
-    def _review_and_run(self, nid: int, parent_code: str, proposal: Proposal) -> None:
-        if self.mode == "copilot":
-            proposal = self._review(nid, parent_code, proposal)
-            if proposal is None:
-                return
-        self._emit(EditApplied(node=nid, code_sha=proposal.code_sha, diff=proposal.diff))
-        self.applied.add(nid)
-        self._execute(nid, proposal.code, proposal.code_sha, self._timeout())
-
-    def _review(self, nid: int, parent_code: str, proposal: Proposal) -> Proposal | None:
-        """Copilot: ask until the person approves, edits or skips (None: skipped, stopped or failed)."""
-        with self._approval:
-            while self.mode == "copilot":
-                answer = self._await_decision(ApprovalRequested(node=nid, code_sha=proposal.code_sha,
-                                                                diff=proposal.diff))
-                if answer is None:
-                    return None
-                decision, by = answer
-                code_sha = self.store.put_blob(decision.code) if decision.kind == "edit" else None
-                self._emit(HumanDecision(node=nid, decision=decision.kind, text=decision.text,
-                                         code_sha=code_sha, by=by))
-                if decision.kind in ("approve", "approve_all"):
-                    if decision.kind == "approve_all":
-                        self.set_mode("auto")
-                    return proposal
-                if decision.kind == "skip":
-                    return None
-                if decision.kind == "edit":
-                    edited = self._hand_edit(nid, parent_code, proposal, decision.code, code_sha)
-                    if edited is not None:
-                        return edited
-                    continue
-                if decision.kind in ("steer", "reject"):
-                    messages = revision(proposal.messages, proposal.reply, steer=decision.text,
-                                        rejected=decision.kind == "reject", reason=decision.text)
-                    revised = self._proposer().propose(nid, messages, parent_code, decision.kind)
-                    if revised is None:
-                        self._invalid(nid, f"the revised edit still failed after {MAX_REFLECTIONS} reflections")
-                        return None
-                    proposal = revised
-            return proposal
-
-    def _hand_edit(self, nid: int, parent_code: str, proposal: Proposal, code: str, code_sha: str) -> Proposal | None:
-        violations = self._proposer().check_hand_edit(code)
-        if violations:
-            self._emit(EditFailed(node=nid, reason="The hand edit breaks the rules: " + "; ".join(violations),
-                                  rule_violation=True))
-            return None
-        diff = unified_diff(parent_code, code)
-        return Proposal(code, code_sha, diff, proposal.plan, proposal.messages, proposal.reply)
-
-    def _await_decision(self, request: Event) -> tuple[Decision, str] | None:
-        while not self._decisions.empty():  # answers given while nothing was asked are stale
-            self._decisions.get_nowait()
-        self._emit(request)
-        while not self._stopping.is_set():
-            try:
-                return self._decisions.get(timeout=POLL_S)
-            except queue.Empty:
-                continue
-        return None
-
-    # -- one human node -------------------------------------------------------------------
-
-    def _human_node(self) -> bool:
-        """Wait for the person to save train.py and ask for a run; False when the session should end."""
-        if len(counted(self.state.nodes)) >= self.budget:
-            return False
-        workspace = self._open_workspace()
-        base = self._human_base
-        base_code = self._code(base)
-        nid: int | None = None
-        shown = base_code
-        attempt = 0
-        first = True  # a resumed session's workspace may hold edits saved before
-        while not self._decisions.empty():  # answers given before this node existed are stale
-            self._decisions.get_nowait()
-        while not self._stopping.is_set():
-            if self.mode != "human":
-                if nid is not None:
-                    self._emit(HumanDecision(node=nid, decision="skip", text="left human mode", by="policy"))
-                return True
-            saved = workspace.saved.wait(POLL_S)
-            workspace.saved.clear()  # before reading: a save after this point raises it again
-            code = workspace.read() if saved or first else ""
-            first = False
-            if code and code != shown:
-                shown = code
-                nid = self._create_node("human", base) if nid is None else nid
-                attempt += 1
-                code_sha = self.store.put_blob(code)
-                diff = unified_diff(base_code, code)
-                self._emit(EditProposed(node=nid, parent_sha=self.store.put_blob(base_code), code_sha=code_sha,
-                                        diff=diff, attempt=attempt))
-                self._emit(ApprovalRequested(node=nid, code_sha=code_sha, diff=diff))
-            try:
-                decision, by = self._decisions.get_nowait()
-            except queue.Empty:
-                continue
-            if nid is None:
-                self._emit(Note(text=f"nothing to run yet: save {workspace.path} first"))
-                continue
-            self._emit(HumanDecision(node=nid, decision=decision.kind, text=decision.text, by=by))
-            if decision.kind in ("skip", "reject"):
-                return True
-            if decision.kind == "edit":
-                workspace.write(decision.code)
-                workspace.saved.set()
-            elif decision.kind in ("approve", "approve_all") and self._run_human(nid, shown, base_code):
-                self._human_base = nid
-                return True
-            elif decision.kind == "steer":
-                self._emit(Note(text="steering needs the model: switch to copilot mode"))
-        return False
-
-    def _run_human(self, nid: int, code: str, base_code: str) -> bool:
-        violations = check_rules(self.start_code, code)  # not through the model: a human session may have none
-        if violations:
-            self._emit(EditFailed(node=nid, reason="The edit breaks the rules: " + "; ".join(violations),
-                                  rule_violation=True))
-            return False
-        if not self._wait_turn():
-            return False
-        code_sha = self.store.put_blob(code)
-        self._emit(EditApplied(node=nid, code_sha=code_sha, diff=unified_diff(base_code, code)))
-        self.applied.add(nid)
-        self._execute(nid, code, code_sha, self._timeout())
-        return True
-
-    def _open_workspace(self):
-        if self._workspace is None:
-            from agent.workspace import Workspace
-            from speedrun_tui.home import home_dir
-
-            best = best_valid(self.state.nodes)
-            self._human_base = best.id if best is not None else 0
-            folder = home_dir() / "workspaces" / self.session_id
-            self._workspace = Workspace(folder, self._code(self._human_base))
-            self._emit(Note(text=f"edit {self._workspace.path} in your editor; each save shows its diff, "
-                            "approve to run it"))
-        return self._workspace
-
-    @property
-    def workspace_path(self) -> Path | None:
-        """Human mode's train.py, once the session is in human mode."""
-        return self._workspace.path if self._workspace is not None else None
-
-    # -- running and scoring ------------------------------------------------------------
-
-    def _execute(self, nid: int, code: str, code_sha: str, timeout_s: float) -> None:
-        result = self._run(nid, code, code_sha, timeout_s)
-        if result.status == "cancelled" and self._stopping.is_set():
-            return  # left unscored: a resumed session runs it again
-        self._emit(RunFinished(node=nid, result=result.to_json()))
-        self._score(nid, result)
-
-    def _run(self, nid: int | None, code: str, code_sha: str, timeout_s: float, *, seed: int | None = None,
-             key=None) -> RunResult:
-        """One run under the session's env (another seed if given), sandbox and backend, which stop() and
-        cancel_run() interrupt; `key` tells apart runs that are no node (default: the node id)."""
-        from agent.noderun import run_code
-
-        cancel = threading.Event()
-        key = nid if key is None else key
-        self._cancels[key] = cancel
-        env = self.run_env if seed is None else {**self.run_env, "SPEEDRUN_SEED": str(seed)}
-        if self._stopping.is_set():  # stop() came before this run was registered
-            cancel.set()
-        guard = self.guard
-        try:
-            return run_code(code, node=nid, code_sha=code_sha, session_id=self.session_id, task=self.task,
-                            env=env, timeout_s=timeout_s, emit=self._emit, cancel=cancel,
-                            backend=self.config.backend, slurm_config=self.config.slurm_config,
-                            sandbox=self.config.sandbox, hide=guard.hide,
-                            save_model=guard.saves_model and nid is not None, clock=guard.clock)
-        finally:
-            self._cancels.pop(key, None)
-
-    def _score(self, nid: int, result: RunResult) -> None:
-        if result.valid and nid != 0 and self._would_improve(result) and not self._checks_pass(nid, result):
-            return
-        time_s = result.time_to_target_ms / 1000.0 if result.valid else None
-        with self._lock:
-            best = self.state.best_time_s
-            is_best = time_s is not None and (best is None or time_s < best)
-            self._emit(NodeScored(node=nid, status=_status(result), time_s=time_s,
-                                  val_loss=result.final_val_loss, is_best=is_best, reason=result.reason))
-
-    def _would_improve(self, result: RunResult) -> bool:
-        """Faster than the start code: every such node is checked, not only the would-be best."""
-        root = self.state.nodes.get(0)
-        return root is None or root.time_s is None or result.time_to_target_ms / 1000.0 < root.time_s
-
-    def _checks_pass(self, nid: int, result: RunResult) -> bool:
-        """The harness's checks of a claim (agent/harness.py); a failed one makes the node invalid."""
-        self._emit(Note(node=nid, text="harness checks: its saved model, its clock, a run under a fresh seed"))
-        verdict = check_claim(self.guard, self._code(nid), result, node=nid, timeout_s=self._timeout(),
-                              reference=self._reference())
-        for note in verdict.notes:
-            self._emit(Note(node=nid, level="warning", text=note))
-        if not verdict.ok:
-            self._emit(NodeScored(node=nid, status="invalid", reason=verdict.reason))
-        else:
-            self._emit(Note(node=nid, text=verdict.reason))
-        return verdict.ok
-
-    def _reference(self) -> Reference:
-        """The start code's clock and held-out gap, measured once (its model on first need)."""
-        root = self.state.nodes.get(0)
-        if root is None or root.result is None or not root.result.valid:
-            return Reference()
-        with self._root_gap_lock:  # not the event lock: measuring takes seconds while other runs log
-            if self._root_gap is None:
-                model = self.guard.measure(root.result)
-                ok = model is not None and not model.error and model.test_loss is not None
-                self._root_gap = (model.test_loss - model.val_loss) if ok else float("nan")
-        gap = self._root_gap
-        return Reference(clock=root.result.clock, heldout_gap=None if gap != gap else gap)
-
-    def _gpu_timeout(self) -> float | None:
-        """GPU records get a fixed per-run limit (record 1 needs ~50 min on 8xH100)."""
-        from runner.torchrun import NANOGPT_TIMEOUT_S
-
-        return NANOGPT_TIMEOUT_S if self.task.launcher == "torchrun" else None
-
-    def _timeout(self) -> float:
-        fixed = self.config.timeout_s or self._gpu_timeout()
-        if fixed:
-            return fixed
-        root = self.state.nodes.get(0)
-        measured = root.result.wall_s if root is not None and root.result is not None else 0.0
-        return max(120.0, 3 * measured, 2 * self.task.start_time_s)
-
-    def _invalid(self, nid: int, reason: str) -> None:
-        self._emit(NodeScored(node=nid, status="invalid", reason=reason))
 
     def _model_ok(self) -> None:
         with self._lock:
@@ -765,9 +553,21 @@ def _resumed_config(stored: SessionConfig, events: list[Event], given: SessionCo
     gives others now (a co-pilot or human session must not come back in the CLI's default mode)."""
     for event in events:
         if event.kind == "session_resumed":
-            stored = replace(stored, mode=event.mode, parallel=event.parallel)
+            stored = replace(stored, mode=event.mode, parallel=event.parallel, time_budget_s=event.time_budget_s)
     return replace(stored, mode=given.mode or stored.mode,
-                   parallel=stored.parallel if given.parallel is None else given.parallel)
+                   parallel=stored.parallel if given.parallel is None else given.parallel,
+                   time_budget_s=given.time_budget_s or stored.time_budget_s)
+
+
+def _check_verifiable(state: SessionState) -> None:
+    """What `verify` needs of a session, said before it is reopened."""
+    sid = state.session_id
+    if state.finished is None:
+        raise UserError(f"session {sid} has not ended; resume it first (speedrun-tui run --resume {sid})")
+    if state.best_node is None:
+        raise UserError(f"session {sid} has no valid node to verify")
+    if state.nodes.get(0) is None or state.nodes[0].time_s is None:
+        raise UserError(f"session {sid}: its start code has no valid time to compare with")
 
 
 def _validate(config: SessionConfig) -> None:
@@ -816,21 +616,6 @@ def _calibration_note(task: Task, timed: bool) -> Note:
              else "(calibrate this machine with `speedrun-tui calibrate micro`)")
     return Note(level="warning", text=f"times: calibration {task.calibration}, made on another kind of CPU; "
                 f"the score is provisional {later}")
-
-
-def _status(result: RunResult) -> str:
-    """A finished run's standing, as NodeScored and TargetTimed record it."""
-    if result.valid:
-        return "valid"
-    if result.buggy:
-        return "buggy"
-    return "cancelled" if result.status == "cancelled" else "target_missed"
-
-
-def _why(result: RunResult | None) -> str:
-    if result is None:
-        return "it did not run"
-    return f"{result.status}" + (f" ({result.reason})" if result.reason else "")
 
 
 def _fail_closed(config: SessionConfig, sandbox) -> None:

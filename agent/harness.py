@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from records.integrity import SEED_POINTS, Verdict, judge_run, seed_failure
@@ -33,11 +34,11 @@ class RunGuard:
     hide: list[str]  # paths the sandbox hides beyond its defaults (the session DB)
     session_id: str
 
-    @property
+    @cached_property
     def saves_model(self) -> bool:
         return saves_model(self.task.start_code())
 
-    @property
+    @cached_property
     def seeded(self) -> bool:
         """Whether the start code takes its seed from the harness: only then can a candidate ignore it."""
         return ENV_SEED in self.task.start_code()

@@ -19,8 +19,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from agent.controller import Controller
-from agent.decisions import Decision
-from agent.editblocks import diff_stats
+from agent.decisions import Decision, fork_decision
+from sessions.codediff import diff_stats
 from agent.liveprogress import LiveProgress
 from agent.models import model_label
 from runner.machineload import busy_note
@@ -29,10 +29,11 @@ from sessions.progress import ProgressTracker
 from sessions.report import verified_text
 from sessions.scoring import Score, score_session
 from sessions.state import SessionState
+from speedrun_tui.errors import UserError
 
 COPILOT_KEYS = ("[a] approve  [A] approve all  [r REASON] reject  [s TEXT] steer  [e] edit  [k] skip  "
-                "[? QUESTION] ask  [q] stop")
-HUMAN_KEYS = "[Enter] run the saved train.py  [k] drop it  [? QUESTION] ask  [q] stop"
+                "[f N TEXT] fork from node N  [? QUESTION] ask  [q] stop")
+HUMAN_KEYS = "[Enter] run the saved train.py  [k] drop it  [f N] fork from node N  [? QUESTION] ask  [q] stop"
 ANSWER_POLL_S = 0.05  # how often a piped answer looks for the approval it answers
 # Where the score's next-record time comes from (sessions/fsr.py), as the summary names it.
 TARGET_SOURCE_LABELS = {"timed": "timed here", "calibrated": "calibrated for this CPU",
@@ -235,6 +236,12 @@ def read_decisions(controller: Controller, console: Console, lines: Iterable[str
         key, _, text = raw.strip().partition(" ")
         if key == "?":
             controller.ask(text)
+            continue
+        if key == "f":  # a fork is about the next edit, not an answer to what waits
+            try:
+                controller.decide(fork_decision(text))
+            except UserError as err:
+                console.print(str(err))
             continue
         if not _is_answer(key, text):
             console.print(f"? {COPILOT_KEYS}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 import re
 
-from agent.editblocks import EditBlock, apply_blocks, diff_stats, unified_diff
+from agent.editblocks import EditBlock, apply_blocks
+from sessions.codediff import diff_stats, unified_diff
 from records.task import Task
 from speedrun_tui.errors import UserError
 

@@ -1,4 +1,4 @@
-"""CLI of the real benchmark track: `import nanogpt`, `import trajectory`, `data fineweb`.
+"""CLI of the real benchmark track: `import nanogpt`, `data fineweb` (`import trajectory`: sessions/commands.py).
 
 Registered from records/commands.py. Imports stay light: handlers import what they need.
 """
@@ -23,13 +23,6 @@ def register_import(sub) -> None:
                    help="reference times: the benchmark's re-measured means (paper, default) or the "
                    "records' own logs, else the README (github)")
     p.set_defaults(handler=_import_nanogpt)
-    t = kinds.add_parser("trajectory", help="turn an llm-speedrunner workspace or an AIDE journal.json into a session",
-                         description="The imported session replays and scores like one of ours.")
-    t.add_argument("path", type=Path, help="an llm-speedrunner workspace folder or an AIDE journal.json")
-    t.add_argument("--task", metavar="ID", help="the task it worked on (e.g. nanogpt/4); "
-                   "default: from the workspace's config.yaml")
-    add_db_argument(t)
-    t.set_defaults(handler=_import_trajectory)
 
 
 def register_data_fineweb(sources) -> None:
@@ -57,19 +50,6 @@ def _import_nanogpt(args) -> int:
     for task in catalog["tasks"]:
         if not task["available"]:
             print(f"  {task['id']}: unavailable: {task['unavailable_reason']}")
-    return 0
-
-
-def _import_trajectory(args) -> int:
-    from sessions.importers import read_trajectory, write_trajectory
-    from sessions.store import Store
-    from speedrun_tui.home import resolve_db
-
-    trajectory = read_trajectory(args.path, args.task)
-    with Store(resolve_db(args)) as store:
-        session_id = write_trajectory(trajectory, store)
-    print(f"imported {len(trajectory.nodes)} nodes from {trajectory.source} as session {session_id} "
-          f"(task {trajectory.task or 'unknown'}, model {trajectory.model}, scaffold {trajectory.scaffold})")
     return 0
 
 

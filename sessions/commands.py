@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from speedrun_tui.home import add_db_argument, resolve_db
 
@@ -28,9 +29,21 @@ def register(sub) -> None:
     p = sub.add_parser("compare", help="compare configurations across tasks (mean, median, IQM with 95%% CI)")
     p.add_argument("--by", choices=COMPARE_BY, default="mode", help="what to compare (default: mode)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.add_argument("--at", metavar="T1,T2,...",
+                   help="instead: each group's best search FSR reached by each elapsed time (e.g. 30m,1h,2h), "
+                   "mean over sessions with a bootstrap 95%% CI")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_db_argument(p)
     p.set_defaults(handler=cmd_compare)
+
+    kinds = _subcommands(sub.choices["import"])  # `import` and its nanogpt kind come from records/commands.py
+    t = kinds.add_parser("trajectory", help="turn an llm-speedrunner workspace or an AIDE journal.json into a session",
+                         description="The imported session replays and scores like one of ours.")
+    t.add_argument("path", type=Path, help="an llm-speedrunner workspace folder or an AIDE journal.json")
+    t.add_argument("--task", metavar="ID", help="the task it worked on (e.g. nanogpt/4); "
+                   "default: from the workspace's config.yaml")
+    add_db_argument(t)
+    t.set_defaults(handler=cmd_import_trajectory)
 
     p = sub.add_parser("export", help="export one session as an event stream or an AIDE-style journal")
     p.add_argument("session", metavar="SESSION", help="session id or unique prefix")
@@ -123,6 +136,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from sessions.scoring import summarize
 
+    if args.at:
+        return _compare_at(args)
     groups = summarize(_load_scores(args, []), by=(args.by,), seed=args.seed)
     if args.json:
         _print_json({"by": args.by, "seed": args.seed,
@@ -134,6 +149,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from sessions.report import compare_table
 
         _console().print(compare_table(groups, args.by, args.seed))
+    return 0
+
+
+def _compare_at(args: argparse.Namespace) -> int:
+    """`compare --at`: per group of sessions, the best FSR reached by each elapsed time."""
+    from sessions.elapsed import fsr_over_time
+    from sessions.elapsed import parse_duration
+
+    at_s = [parse_duration(part, option="--at") for part in args.at.split(",")]
+    with _require_store(args) as store:
+        curves = fsr_over_time(store, _chosen(store, []), by=args.by, at_s=at_s, seed=args.seed)
+    if args.json:
+        _print_json({"by": args.by, "seed": args.seed, "at_s": at_s, "groups": [c.to_json() for c in curves]})
+    elif not curves:
+        print(f"No scored sessions to compare in {resolve_db(args)}.")
+    else:
+        from sessions.report import anytime_table
+
+        _console().print(anytime_table(curves, args.by, at_s, args.seed))
     return 0
 
 
@@ -180,3 +214,20 @@ def _open_out(text: str):
         return open(Path(text).expanduser(), "w")
     except OSError as err:
         raise UserError(f"cannot write {text}: {err.strerror}") from None
+
+
+def _subcommands(parser: argparse.ArgumentParser):
+    """The subcommand group of `parser` (another area made it), to add a kind of its own."""
+    return next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+
+
+def cmd_import_trajectory(args: argparse.Namespace) -> int:
+    from sessions.importers import read_trajectory, write_trajectory
+    from sessions.store import Store
+
+    trajectory = read_trajectory(args.path, args.task)
+    with Store(resolve_db(args)) as store:
+        session_id = write_trajectory(trajectory, store)
+    print(f"imported {len(trajectory.nodes)} nodes from {trajectory.source} as session {session_id} "
+          f"(task {trajectory.task or 'unknown'}, model {trajectory.model}, scaffold {trajectory.scaffold})")
+    return 0

@@ -7,6 +7,7 @@ back. Code never travels inline: events carry the sha256 of a blob in the store.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
@@ -77,6 +78,7 @@ class SessionResumed(Event):
     kind: ClassVar[str] = "session_resumed"
     mode: str
     parallel: int = 1
+    time_budget_s: float | None = None  # the search's wall-clock budget from now on (None: none)
 
 
 @dataclass(kw_only=True)
@@ -143,7 +145,7 @@ class ApprovalRequested(Event):
 @dataclass(kw_only=True)
 class HumanDecision(Event):
     kind: ClassVar[str] = "human_decision"
-    decision: str  # approve, approve_all, reject, steer, edit, skip, ask
+    decision: str  # approve, approve_all, reject, steer, edit, skip, ask, fork (node: the node forked from)
     text: str = ""  # the steer message, question, or reason
     code_sha: str | None = None  # the hand-edited code, for `edit`
     by: str = "human"  # human, policy (auto-approve)
@@ -274,3 +276,15 @@ class JudgeScore(Event):
     score: float
     changes: list[dict] = field(default_factory=list)  # {"change": str, "reproduced": bool}
     best_node: int | None = None
+
+
+def decode(kind: str, payload: str, node: int | None, ts: float, seq: int) -> Event:
+    """A stored event row back as its Event."""
+    data = json.loads(payload)
+    cls = event_class(kind)
+    if cls is not None:
+        try:  # the common case, without from_record's per-call field filtering
+            return cls(**data, node=node, ts=ts, seq=seq)
+        except TypeError:
+            pass  # a field this version doesn't know: let from_record drop it
+    return Event.from_record(kind, data, node=node, ts=ts, seq=seq)

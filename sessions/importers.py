@@ -16,6 +16,7 @@ from pathlib import Path
 from runner.logparse import parse_line
 from runner.result import RunResult
 from sessions import events as ev
+from sessions.codediff import unified_diff
 from sessions.store import Store
 from speedrun_tui import __version__
 from speedrun_tui.errors import UserError
@@ -153,7 +154,6 @@ def _write_node(store: Store, session_id: str, node: ImportedNode, codes: dict, 
         put(ev.Plan(text=node.plan))
     parent_code = codes.get(node.parent) if node.parent is not None else None
     if sha is not None and parent_code is not None:
-        from agent.editblocks import unified_diff
 
         put(ev.EditApplied(code_sha=sha, diff=unified_diff(parent_code, node.code)))
     if node.result is not None:

@@ -18,6 +18,7 @@ class Node:
     status: str = "pending"  # pending, proposed, running, buggy, valid, target_missed, invalid, rejected
     result: RunResult | None = None
     bug_depth: int = 0
+    forked: bool = False  # made from a node a person picked (a fork), not the scaffold's choice
     children: list[int] = field(default_factory=list)
 
     @property

@@ -130,6 +130,19 @@ def compare_table(groups: list[GroupSummary], by: str, seed: int) -> Table:
     return table
 
 
+def anytime_table(groups: list, by: str, at_s: list[float], seed: int) -> Table:
+    """`compare --at`: each group's mean best search FSR by each elapsed time, over the sessions
+    that ran that long (n), with a bootstrap 95 % CI."""
+    from sessions.elapsed import format_duration
+
+    table = _table(f"best search FSR by elapsed time, by {by}, bootstrap 95% CI (seed {seed})",
+                   [(by, "left"), ("sessions", "right"), *[(f"by {format_duration(t)}", "right") for t in at_s]])
+    for group in groups:
+        cells = [f"{_ci(e)} n={n}" if e is not None else "- n=0" for e, n in zip(group.at, group.counted)]
+        table.add_row(group.config[by], str(group.sessions), *cells)
+    return table
+
+
 def write_csv(scores: list[Score], out: TextIO) -> None:
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)

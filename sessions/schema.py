@@ -101,7 +101,22 @@ def _migrations():
             db.execute(f"ALTER TABLE sessions ADD COLUMN {column}")
         db.execute("UPDATE sessions SET search_fsr=fsr")
 
+    @migrations(name="0004_fsr_times")
+    def fsr_times(db) -> None:
+        # The t_start and t_next the row's FSR used (the measured root, the timed or rescaled next
+        # record), beside the catalog's: listing and scoring a session give the same times.
+        from sessions.summary import rewrite
+
+        for column in ("fsr_start_s REAL", "fsr_next_s REAL"):
+            db.execute(f"ALTER TABLE sessions ADD COLUMN {column}")
+        for (session_id,) in db.execute("SELECT id FROM sessions").fetchall():
+            rewrite(db.conn, session_id)
+
     return migrations
+
+
+class NeedsUpgrade(UserError):
+    """A database made by an older speedrun-tui, opened read-only."""
 
 
 def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
@@ -123,6 +138,12 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         raise UserError(f"{path}: cannot open the session database ({err})") from None
     try:
         _check_and_migrate(conn, path, readonly)
+    except NeedsUpgrade:
+        conn.close()
+        if immutable:
+            raise
+        connect(path, readonly=False).close()  # a reader of an older file upgrades it first, once
+        return connect(path, readonly=True)
     except UserError:
         conn.close()
         raise
@@ -155,8 +176,8 @@ def _check_and_migrate(conn: sqlite3.Connection, path: Path, readonly: bool) -> 
         if not tables:
             raise UserError(f"{path}: no sessions yet (an empty database)")
         if migrations.pending(db):
-            raise UserError(f"{path}: session database needs an upgrade; open it once for writing "
-                            "(e.g. `speedrun-tui sessions --db PATH`)")
+            raise NeedsUpgrade(f"{path}: session database needs an upgrade and is read-only here; copy it "
+                               "somewhere writable and pass that copy with --db")
         return
     if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
         raise UserError(f"{path}: cannot switch the session database to WAL mode")

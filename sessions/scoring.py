@@ -40,7 +40,7 @@ class Score:
     no_improvement_nodes: int
     tokens: int
     cost_usd: float
-    wall_s: float
+    wall_s: float  # the time the session ran (SessionState.elapsed_s: a stop-to-resume gap left out)
     interventions: int  # human approvals, rejections, steers and hand edits
     intervention_counts: dict[str, int] = field(default_factory=dict)
     finished: bool = False
@@ -72,7 +72,6 @@ def score_session(state: SessionState) -> Score:
     improved = [n for n in ran if n.id not in buggy and n.time_s is not None
                 and times.start_time_s is not None and n.time_s < times.start_time_s - std
                 and not within_noise(n.time_s, times.start_time_s, state.noise_cv)]
-    end_ts = state.finished.ts if state.finished else (state.last_ts or started.ts)
     verified = state.verified
     if verified is not None and verified.best_node not in (None, 0) and not verified.improved:
         improved = [n for n in improved if n.id != verified.best_node]  # its gain did not survive re-timing
@@ -84,7 +83,7 @@ def score_session(state: SessionState) -> Score:
         target_source=times.target_source, provisional=times.target_source == "provisional",
         nodes=len(ran), buggy_nodes=len(buggy), improved_nodes=len(improved),
         no_improvement_nodes=len(ran) - len(buggy) - len(improved),
-        tokens=state.tokens_in + state.tokens_out, cost_usd=state.cost_usd, wall_s=max(0.0, end_ts - started.ts),
+        tokens=state.tokens_in + state.tokens_out, cost_usd=state.cost_usd, wall_s=state.elapsed_s(),
         interventions=sum(state.interventions.values()), intervention_counts=dict(state.interventions),
         finished=state.finished is not None and state.finished.status == "finished",
         judge_score=state.judge.score if state.judge else None, search_fsr=times.fsr,

@@ -18,7 +18,7 @@ LOG_CAP = 2000
 
 # Human decisions that count as interventions, by the name they are counted under.
 INTERVENTION_KINDS = {"approve": "approve", "approve_all": "approve", "reject": "reject",
-                      "skip": "reject", "steer": "steer", "edit": "edit"}
+                      "skip": "reject", "steer": "steer", "edit": "edit", "fork": "steer"}
 
 
 def _empty_interventions() -> dict[str, int]:
@@ -44,6 +44,10 @@ class SessionState:
     target_timing: ev.TargetTimed | None = None  # the next record's code timed in this session, once
     retimings: list[ev.Retimed] = field(default_factory=list)  # the verification phase's runs
     verified: ev.Verified | None = None  # the verified score, once the verification phase ended
+    fork_from: int | None = None  # a person forked from this node; the next node made from it is the fork
+    active_s: float = 0.0  # wall-clock time the session ran, over its closed stretches (resumes apart)
+    stretch_ts: float | None = None  # when the stretch running now began
+    time_budget_s: float | None = None  # the search's wall-clock budget (--time-budget)
     last_run: RunResult | None = None  # the run that finished last (a node's or not): was its machine busy?
     last_seq: int = -1
     last_ts: float | None = None
@@ -57,6 +61,13 @@ class SessionState:
         if event.seq is not None:
             self.last_seq = event.seq
         self.last_ts = event.ts
+
+    def elapsed_s(self, now: float | None = None) -> float:
+        """Wall-clock time the session has run, the time between a stop and its resume left out;
+        `now` defaults to the last event's time (a replay's position)."""
+        now = self.last_ts if now is None else now
+        running = now - self.stretch_ts if self.stretch_ts is not None and now is not None else 0.0
+        return self.active_s + max(0.0, running)
 
     def copy(self) -> SessionState:
         """An independent copy, cheap enough to checkpoint often: events and results are
@@ -88,13 +99,18 @@ class SessionState:
 
 def _session_started(state: SessionState, event: ev.SessionStarted) -> None:
     state.started = event
+    state.stretch_ts = event.ts
+    state.time_budget_s = event.config.get("time_budget_s")
 
 
 def _node_created(state: SessionState, event: ev.NodeCreated) -> None:
     parent = state.node(event.parent)
     depth = parent.bug_depth + 1 if parent is not None and event.stage == "debug" else 0
+    forked = state.fork_from is not None and event.parent == state.fork_from
     state.nodes[event.node] = Node(id=event.node, parent=event.parent, stage=event.stage,
-                                   code_sha=event.code_sha, bug_depth=depth)
+                                   code_sha=event.code_sha, bug_depth=depth, forked=forked)
+    if forked:
+        state.fork_from = None
     if parent is not None and event.node not in parent.children:
         parent.children.append(event.node)
 
@@ -133,8 +149,10 @@ def _approval_requested(state: SessionState, event: ev.ApprovalRequested) -> Non
 
 
 def _human_decision(state: SessionState, event: ev.HumanDecision) -> None:
-    # /ask is a question, not an answer to the pending approval.
-    if event.decision != "ask":
+    # /ask is a question and a fork is about the next edit: neither answers the pending approval.
+    if event.decision == "fork":
+        state.fork_from = event.node
+    elif event.decision != "ask":
         state.pending_approval = None
     counted = INTERVENTION_KINDS.get(event.decision)
     if event.by == "human" and counted:
@@ -144,7 +162,7 @@ def _human_decision(state: SessionState, event: ev.HumanDecision) -> None:
         node.status = "rejected"
     if node is not None and event.decision == "edit" and event.code_sha:
         node.code_sha = event.code_sha
-    if event.decision in ("steer", "ask"):
+    if event.decision in ("steer", "ask", "fork"):
         state.chat.append(event)
 
 
@@ -225,11 +243,21 @@ def _verified(state: SessionState, event: ev.Verified) -> None:
 
 def _session_finished(state: SessionState, event: ev.SessionFinished) -> None:
     state.finished = event
+    _close_stretch(state, event.ts)
 
 
 def _session_resumed(state: SessionState, event: ev.SessionResumed) -> None:
     state.finished = None
     state.pending_approval = None
+    _close_stretch(state, state.last_ts)  # a killed writer's stretch ends at its last event
+    state.stretch_ts = event.ts
+    state.time_budget_s = event.time_budget_s
+
+
+def _close_stretch(state: SessionState, ts: float | None) -> None:
+    if state.stretch_ts is not None and ts is not None:
+        state.active_s += max(0.0, ts - state.stretch_ts)
+    state.stretch_ts = None
 
 
 def _judge_score(state: SessionState, event: ev.JudgeScore) -> None:

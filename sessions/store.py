@@ -56,8 +56,8 @@ class SessionInfo:
     fsr: float | None
     times_source: str | None
     target_source: str | None  # timed, calibrated or provisional (sessions.fsr)
-    start_time_s: float | None
-    target_time_s: float | None
+    start_time_s: float | None  # t_start of the FSR: the measured root once it ran, else the catalog's
+    target_time_s: float | None  # t_next of the FSR: timed, or rescaled to the measured root, else the catalog's
     config: dict
     search_fsr: float | None = None  # the paper's definition; `fsr` is the verified one when there is one
     fsr_low: float | None = None  # the verified FSR's 95 % interval
@@ -96,17 +96,6 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in an event payload")
 
 
-def _decode(kind: str, payload: str, node: int | None, ts: float, seq: int) -> ev.Event:
-    data = json.loads(payload)
-    cls = ev.event_class(kind)
-    if cls is not None:
-        try:  # the common case, without from_record's per-call field filtering
-            return cls(**data, node=node, ts=ts, seq=seq)
-        except TypeError:
-            pass  # a field this version doesn't know: let from_record drop it
-    return ev.Event.from_record(kind, data, node=node, ts=ts, seq=seq)
-
-
 def blob_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -119,6 +108,7 @@ class Store:
         self._lock = threading.RLock()
         self._pending: list[tuple] = []
         self._pending_events: list[tuple[str, ev.Event]] = []
+        self._summaries = summary.Summaries()  # the reducer's state of each session this store writes
         self._next_seq: dict[str, int] = {}
         self._writer = WriterIdentity.current()
         self._flusher: threading.Thread | None = None
@@ -223,6 +213,7 @@ class Store:
             except BaseException:
                 # Nothing is lost: the batch goes back in front of what came since.
                 self._pending[:0], self._pending_events[:0] = rows, summaries
+                self._summaries.forget({row[0] for row in rows})
                 raise
 
     def close(self) -> None:
@@ -286,7 +277,7 @@ class Store:
             params.extend(kinds)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY seq", params).fetchall()
-        return [_decode(kind, payload, node_id, ts, seq) for seq, kind, node_id, ts, payload in rows]
+        return [ev.decode(kind, payload, node_id, ts, seq) for seq, kind, node_id, ts, payload in rows]
 
     def iter_events(self, session_id: str, start: int = 0, stop: int | None = None, *,
                     skip_kinds: tuple[str, ...] = (), chunk: int = 2000) -> Iterator[ev.Event]:
@@ -389,11 +380,7 @@ class Store:
             self._conn.execute(sql, params)
 
     def _insert_events(self, rows: list[tuple], summaries: list[tuple[str, ev.Event]]) -> None:
-        self._conn.executemany("INSERT INTO events (session_id, seq, kind, node, ts, payload) VALUES (?,?,?,?,?,?)",
-                               rows)
-        for session_id, event in summaries:
-            summary.summarize(self._conn, session_id, event)
-        summary.count_events(self._conn, rows)
+        self._summaries.commit(self._conn, rows, summaries)
 
     def _start_flusher(self) -> None:
         if self._flusher is None:
@@ -430,9 +417,14 @@ class Store:
             events=row["n_events"], tokens=row["tokens"], cost_usd=row["cost_usd"],
             best_time_s=row["best_time_s"], fsr=row["fsr"], times_source=row["times_source"],
             target_source=row["target_source"],
-            start_time_s=row["start_time_s"], target_time_s=row["target_time_s"],
+            start_time_s=_first(row.get("fsr_start_s"), row["start_time_s"]),
+            target_time_s=_first(row.get("fsr_next_s"), row["target_time_s"]),
             config=json.loads(row["config"] or "{}"), search_fsr=row.get("search_fsr"), fsr_low=row.get("fsr_low"),
             fsr_high=row.get("fsr_high"), verify_rounds=row.get("verify_rounds"))
+
+
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
 
 
 def _live_status(row: dict) -> str:

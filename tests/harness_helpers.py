@@ -18,7 +18,7 @@ SMALL = {"n_layer": 2, "d_model": 32, "seq_len": 64, "val_tokens": 4096}
 TARGET_LOSS = 2.0  # on write_corpus's text: about 70-80 steps of a shrunk rung
 # The start code of the cheat session carries a handicap, so that every candidate removing it
 # is faster than the start code and gets the harness's checks (only such nodes can score).
-HANDICAP = "    _handicap = [torch.ones(256, 256) @ torch.ones(256, 256) for _ in range(8)]  # the start code's\n"
+HANDICAP = "    _handicap = [torch.ones(256, 256) @ torch.ones(256, 256) for _ in range(16)]  # the start code's\n"
 STEP_ANCHOR = "    x, y = sampler.next_batch()\n"
 REMOVE_HANDICAP = f"<<<<<<< SEARCH\n{HANDICAP}=======\n>>>>>>> REPLACE\n"
 

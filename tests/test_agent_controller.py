@@ -145,10 +145,28 @@ def test_parallel_runs_overlap(tmp_path):
             for i in range(1, 5)]
     controller, _, recorder = run_session(tmp_path, slow, max_nodes=4, parallel=2)
     assert sorted(controller.state.nodes) == [0, 1, 2, 3, 4]
-    order = [(e.kind, e.node) for e in recorder.events if e.kind in ("run_started", "run_finished") and e.node]
-    first_finish = next(i for i, (kind, _) in enumerate(order) if kind == "run_finished")
-    assert first_finish >= 2  # two runs had started before the first one finished
+    order = [(e.kind, e.node) for e in recorder.events if e.kind in ("run_started", "run_finished", "node_scored")]
+    assert order.index(("run_started", 1)) < order.index(("run_finished", 0))  # the first draft beside the root
+    assert order.index(("node_scored", 0)) < order.index(("node_scored", 1))  # ...scored after it
+    later = [item for item in order if item[1] in (2, 3)]
+    assert later.index(("run_started", 3)) < later.index(("run_finished", 2))  # a later batch overlaps too
     assert all(n.status == "valid" for nid, n in controller.state.nodes.items())
+
+
+def test_a_start_code_that_fails_beside_a_draft_cancels_the_draft(tmp_path):
+    fails_unedited = ("import time\ntime.sleep(1.0)\nif 'sleep(' + '30)' not in open(__file__).read():\n"
+                      "    raise SystemExit('no training today')\n")
+    broken = fake_task(tmp_path, fails_unedited + FAKE_TRAIN)
+    slow = speedup(0.5).replace("STEP_MS *= 0.5", "STEP_MS *= 0.5\ntime.sleep(30)")
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [slow]), max_nodes=1, parallel=2),
+                                        task=broken)
+    started = time.monotonic()
+    controller.run()
+    store.close()
+    assert time.monotonic() - started < 25
+    finished = controller.state.finished
+    assert finished.status == "failed" and "start code itself failed" in finished.reason
+    assert controller.state.nodes[1].status == "cancelled"
 
 
 def test_pause_step_resume(tmp_path):

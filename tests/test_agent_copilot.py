@@ -4,6 +4,7 @@ import pytest
 from agent_helpers import FAKE_TRAIN, Recorder, config, open_controller, run_in_thread, speedup, write_script
 
 from agent.decisions import Decision
+from speedrun_tui.errors import UserError
 
 
 class Reviewer:
@@ -109,3 +110,41 @@ def test_a_steer_between_edits_goes_into_the_next_prompt(tmp_path):
     assert "try a longer warmup" not in second.messages[-1]["content"]  # said once, used once
     assert [(e.decision, e.text) for e in recorder.kinds("human_decision")] == [("steer", "try a longer warmup")]
     assert score.intervention_counts["steer"] == 1
+
+
+def test_a_fork_starts_the_next_edit_from_the_picked_node_with_the_steer(tmp_path):
+    replies = [speedup(0.9), speedup(0.5), speedup(0.8)]
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, replies), mode="copilot",
+                                                         max_nodes=3))
+    recorder = Recorder()
+    controller.subscribe(recorder)
+
+    def review(event):
+        if event.kind != "approval_requested":
+            return
+        if event.node == 2:  # node 1 has run: the next edit starts from it, not from the root
+            controller.decide(Decision("fork", "try a smaller factor", node=1))
+        controller.decide(Decision("approve"))
+
+    controller.subscribe(review)
+    with pytest.raises(UserError, match="node 7 has no code to fork from"):
+        controller.fork(7)
+    score = controller.run()
+    store.close()
+    nodes = controller.state.nodes
+    assert [(n.id, n.stage, n.parent, n.forked) for n in nodes.values()][1:] == [
+        (1, "draft", 0, False), (2, "draft", 0, False), (3, "improve", 1, True)]  # flat: drafts only, but the fork
+    prompts = [e for e in recorder.kinds("llm_request") if e.node == 3]
+    assert "try a smaller factor" in prompts[0].messages[-1]["content"]
+    assert "STEP_MS *= 0.9" in prompts[0].messages[-1]["content"]  # node 1's code, not node 2's
+    assert "STEP_MS *= 0.5" not in prompts[0].messages[-1]["content"]
+    fork = [e for e in recorder.kinds("human_decision") if e.decision == "fork"]
+    assert [(e.node, e.text) for e in fork] == [(1, "try a smaller factor")]
+    assert score.nodes == 4 and score.intervention_counts["steer"] == 1  # the fork used the budget's last node
+
+
+def test_fork_is_refused_in_auto_mode(tmp_path):
+    controller, store = open_controller(tmp_path, config(write_script(tmp_path, [speedup(0.5)]), mode="auto"))
+    with pytest.raises(UserError, match="fork is for co-pilot and human modes"):
+        controller.fork(0, "from the start")
+    store.close()

@@ -1,4 +1,5 @@
-from agent.editblocks import apply_blocks, diff_stats, failure_report, parse_reply, unified_diff
+from agent.editblocks import apply_blocks, failure_report, parse_reply
+from sessions.codediff import diff_stats, unified_diff
 
 CODE = """import torch
 

@@ -9,14 +9,20 @@ from agent.scaffolds import BENCHMARK_BUDGET
 from speedrun_tui.errors import UserError
 
 
-def test_a_save_is_seen_shown_as_a_diff_and_run_on_request(tmp_path):
+def human_session(tmp_path, max_nodes: int):
+    """A human session running in its own thread, once its workspace is open:
+    (controller, store, recorder, thread, outcome, the workspace's train.py)."""
     controller, store = open_controller(tmp_path, config(write_script(tmp_path, ["unused\n"]), mode="human",
-                                                         max_nodes=2))
+                                                         max_nodes=max_nodes))
     recorder = Recorder()
     controller.subscribe(recorder)
     thread, outcome = run_in_thread(controller)
     recorder.wait_for(lambda e: e.kind == "note" and "in your editor" in e.text)
-    workspace = controller.workspace_path
+    return controller, store, recorder, thread, outcome, controller.workspace_path
+
+
+def test_a_save_is_seen_shown_as_a_diff_and_run_on_request(tmp_path):
+    controller, store, recorder, thread, outcome, workspace = human_session(tmp_path, 2)
     assert workspace.read_text() == FAKE_TRAIN  # starts from the best node: the root
 
     workspace.write_text(FAKE_TRAIN.replace("val_tokens = 4096", "val_tokens = 16"))  # breaks a rule
@@ -104,4 +110,28 @@ def test_model_human_stays_in_human_mode_and_has_nobody_to_ask(tmp_path):
     controller.stop()
     thread.join(30)
     assert controller.state.finished.status == "stopped"
+    store.close()
+
+
+def test_a_fork_puts_the_picked_nodes_code_in_the_workspace(tmp_path):
+    controller, store, recorder, thread, outcome, workspace = human_session(tmp_path, 3)
+    for node, step_ms in ((1, "50.0"), (2, "25.0")):
+        workspace.write_text(workspace.read_text().replace("STEP_MS = ", f"STEP_MS = {step_ms} # "))
+        recorder.wait_for(lambda e, n=node: e.kind == "approval_requested" and e.node == n)
+        controller.decide(Decision("approve"))
+        recorder.wait_for(lambda e, n=node: e.kind == "node_scored" and e.node == n)
+    controller.fork(1, "back to 50 ms, then something else")
+    recorder.wait_for(lambda e: e.kind == "human_decision" and e.decision == "fork")
+    deadline = __import__("time").monotonic() + 10
+    while "STEP_MS = 50.0 #" not in workspace.read_text() or "25.0" in workspace.read_text():
+        assert __import__("time").monotonic() < deadline, "the workspace never showed node 1's code"
+        __import__("time").sleep(0.1)
+    workspace.write_text(workspace.read_text().replace("STEP_MS = 50.0", "STEP_MS = 40.0"))
+    third = recorder.wait_for(lambda e: e.kind == "approval_requested" and e.node == 3)
+    assert "-STEP_MS = 50.0" in third.diff and "+STEP_MS = 40.0" in third.diff
+    controller.decide(Decision("approve"))
+    thread.join(60)
+    nodes = controller.state.nodes
+    assert [(n.parent, n.forked, n.status) for n in nodes.values()][1:] == [
+        (0, False, "valid"), (1, False, "valid"), (1, True, "valid")]
     store.close()

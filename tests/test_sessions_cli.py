@@ -139,3 +139,18 @@ def test_compare_marks_whether_a_group_differs_from_the_first(db, capsys):
     assert copilot["vs_first"]["significant"] == (not gap["low"] <= 0.0 <= gap["high"])
     assert main(["compare", "--by", "mode", "--db", str(path)]) == 0
     assert "mean - auto" in capsys.readouterr().out
+
+
+def test_sessions_and_score_give_the_same_times_for_one_session(tmp_path, capsys):
+    path = tmp_path / "s.db"
+    with Store(path) as store:
+        measured, _ = full_session(store, times=(110.0, 95.0))  # the root ran slower here than in the catalog
+        timed, _ = full_session(store, times=(120.0, 100.0))
+        store.annotate(timed, ev.TargetTimed(time_s=90.0, status="valid", seed=0, code_sha="x"))
+    listed = {row["id"]: row for row in run_json(capsys, "sessions", "--json", "--db", str(path))}
+    scored = {row["session"]: row for row in run_json(capsys, "score", "--json", "--db", str(path))}
+    for sid in (measured, timed):
+        for key in ("start_time_s", "target_time_s", "best_time_s", "fsr", "times_source", "target_source", "nodes"):
+            assert listed[sid][key] == pytest.approx(scored[sid][key]), (sid, key)
+    assert (listed[measured]["start_time_s"], listed[measured]["target_time_s"]) == (110.0, pytest.approx(88.0))
+    assert (listed[timed]["target_time_s"], listed[timed]["target_source"]) == (90.0, "timed")

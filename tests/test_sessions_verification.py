@@ -77,18 +77,19 @@ def test_a_stopped_verification_resumes_with_the_runs_it_still_owes(tmp_path):
 @pytest.mark.slow
 def test_no_op_candidates_are_not_improved_and_the_reference_change_is(tmp_path):
     """Real training of a shrunk rung 8 whose start code carries a handicap; the next record's code
-    is the same rung without it. Two no-op edits, then the reference change, each its own session."""
+    is the same rung without it. A no-op edit (a dead assignment: a comment-only one is refused
+    before it runs), then the reference change, each its own session."""
     env = micro_home_data(tmp_path / "corpus")
     task = shrunk_task(tmp_path / "task", handicapped(rung_code(8)), target_code=rung_code(8))
-    noops = [f"Nothing really.\n\n<<<<<<< SEARCH\nrun = RunSettings()\n=======\nrun = RunSettings()\n_noop = {i}\n"
-             f">>>>>>> REPLACE\n" for i in (1, 2)]
+    noops = ["Nothing really.\n\n<<<<<<< SEARCH\nrun = RunSettings()\n=======\nrun = RunSettings()\n_noop = 1\n"
+             ">>>>>>> REPLACE\n"]
     cfg = dict(task_id=task.id, verify_repeats=3, parallel=2, sandbox="off")
     noop_score = _session(tmp_path / "noop", task, env, noops, cfg)
-    assert noop_score.improved_nodes == 0 and noop_score.best_improved in (None, False)
+    assert noop_score.improved_nodes == 0 and noop_score.best_improved in (None, False), noop_score
     assert noop_score.fsr_low is None or noop_score.fsr_low <= 0.0  # the interval holds 0
     ref_score = _session(tmp_path / "ref", task, env, [f"Drop the handicap.\n\n{REMOVE_HANDICAP}"], cfg)
     assert ref_score.best_improved and ref_score.verify_rounds == 3
-    assert 0.5 < ref_score.fsr < 1.5 and ref_score.fsr_low > 0.0
+    assert 0.5 < ref_score.fsr < 1.5 and ref_score.fsr_low > 0.0, ref_score
 
 
 def _session(folder, task, env, replies, cfg):

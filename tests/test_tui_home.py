@@ -7,13 +7,14 @@ import time
 import pytest
 from agent_helpers import fake_task
 from reliability_helpers import processes_running
-from textual.widgets import DataTable, Input, Log, Select
+from textual.widgets import DataTable, Input, Log, Select, Static
 
 from agent.controller import Controller
 from records.microdata import build_micro
 from sessions import events as ev
 from sessions.store import Store
 from tui.app import SpeedrunApp
+from tui.screens.confirm import ConfirmModal
 from tui.screens.home import HomeScreen, when_label, llm_key_present
 from tui.screens.replay import ReplayScreen
 from tui.screens.scores import ScoresScreen
@@ -24,6 +25,14 @@ from tests.records_helpers import write_corpus
 from tui_helpers import SessionWriter, notices, screen_text, wait_for, write_demo_session
 
 SIZE = (130, 38)
+
+
+def render_plain(renderable) -> str:
+    from rich.console import Console
+
+    console = Console(width=120, record=True, file=__import__("io").StringIO())
+    console.print(renderable)
+    return console.export_text()
 
 
 @pytest.fixture
@@ -158,6 +167,9 @@ async def test_scores_screen_bars_and_compare_by(tmp_path):
         assert "auto · scripted:demo · flat · none" in text
         assert "0.133 ± 0.133" in text  # top-3 mean of (0.4, 0, 0)
         assert "FSR by mode across tasks" in text
+        chart = render_plain(screen.query_one("#time-chart", Static).content)
+        assert "copilot" in chart and "0.400 [0.40, 0.40] n=1" in chart  # its best node scored in its last stretch
+        assert "auto" in chart and "0.000" in chart
         await pilot.press("b")
         await pilot.pause(0.1)
         assert "FSR by model across tasks" in screen_text(app)
@@ -215,3 +227,34 @@ async def test_a_session_in_flight_shows_its_run_until_it_ends(tmp_path, no_keys
             w.add(ev.SessionFinished(status="stopped"))
             await wait_for(pilot, lambda: status().startswith("unfinished"), what="the session's end")
             assert table.border_subtitle is None
+
+
+@pytest.mark.asyncio
+async def test_the_form_asks_before_it_runs_more_runs_than_cores(tmp_path, no_keys):
+    from runner.machineload import available_cores
+
+    build_micro([write_corpus(tmp_path)], log=lambda _line: None)
+    db = tmp_path / "sessions.db"
+    app, home = home_app(db)
+    too_many = str(available_cores() + 1)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: home.query_one("#tasks", DataTable).row_count, what="the catalog")
+        home.query_one("#task", Select).value = "micro/1"
+        home.query_one("#mode", Select).value = "auto"
+        home.query_one("#parallel", Input).value = too_many
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question")
+        assert f"--parallel {too_many} x 1 thread per run" in screen_text(app)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is home, what="the form again")
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question again")
+        await pilot.press("y")
+        session = await wait_for(pilot, lambda: isinstance(app.screen, SessionScreen) and app.screen,
+                                 what="the session screen")
+        await wait_for(pilot, lambda: session.state is not None and session.state.started, what="the session")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not session.is_attached, timeout=30, what="the session screen to close")
+    with Store(db, readonly=True) as store:
+        [info] = store.list_sessions()
+    assert info.config["parallel"] == int(too_many) and info.config["oversubscribe"] is True

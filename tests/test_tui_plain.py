@@ -107,7 +107,7 @@ def test_completion_offers_every_command():
     completer = command_completer()
     offered = [c.text for c in completer.get_completions(Document("/a"), None)]
     assert offered == ["/approve", "/ask", "/auto"]
-    assert set(COMMANDS) == {"/approve", "/reject", "/steer", "/ask", "/edit", "/step", "/pause", "/auto",
+    assert set(COMMANDS) == {"/approve", "/reject", "/steer", "/ask", "/fork", "/edit", "/step", "/pause", "/auto",
                              "/copilot", "/cancel", "/quit", "/help"}
 
 

@@ -271,3 +271,49 @@ def test_run_with_bad_input_is_one_line_before_any_screen(tmp_path, task, messag
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and message in done.stderr
     assert "\x1b[" not in done.stdout  # no screen was drawn
+
+
+@pytest.mark.asyncio
+async def test_fork_from_a_node_of_the_tree_with_a_steer(tmp_path):
+    from tui.widgets.timeline import Timeline
+    from tui.widgets.tree import SearchTree
+
+    app, screens = session_app(tmp_path, [speedup(0.9), speedup(0.5), speedup(0.8)], max_nodes=3)
+    async with app.run_test(size=SIZE) as pilot:
+        await approval(pilot)
+        await pilot.press("a")
+        second = await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal) and app.screen.request.node == 2
+                                and app.screen, what="node 2's proposal")
+        await pilot.press("escape")  # later: back to the session screen, node 2 still waits
+        screen = screens[0]
+        await wait_for(pilot, lambda: app.screen is screen, what="the session screen")
+        tree = screen.query_one(SearchTree)
+        await wait_for(pilot, lambda: 1 in tree._items, what="node 1 in the tree")
+        tree.focus()
+        tree.move_cursor(tree._items[1])
+        await pilot.press("b")
+        await pilot.pause(0.1)
+        assert screen.query_one("#command").value == "/fork 1 "
+        await pilot.press(*"smaller steps", "enter")
+        await pilot.press(*"/approve", "enter")  # node 2 runs as proposed; the fork is about the next edit
+        third = await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal) and app.screen.request.node == 3
+                               and app.screen, what="the forked proposal")
+        assert third is not second and "STEP_MS *= 0.9" in third.request.diff  # made on node 1's code
+        await pilot.press("a")
+        await finished(pilot, screen)
+        await pilot.pause(0.2)
+        assert "#3 improve fork" in screen_text(app)
+        assert "you · fork from node 1" in screen_text(app)
+    db, sid = tmp_path / "sessions.db", screen.state.session_id
+    with Store(db, readonly=True) as store:
+        [prompt] = [e for e in store.read_events(sid) if e.kind == "llm_request" and e.node == 3]
+    assert "smaller steps" in prompt.messages[-1]["content"]
+    assert ("fork", "human", "smaller steps") in decisions(db, sid)
+    assert [(n.parent, n.forked) for n in screen.state.nodes.values()][1:] == [(0, False), (0, False), (1, True)]
+
+    replay = ReplayScreen(db, sid)
+    app = SpeedrunApp(lambda: replay)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay.state.finished is not None, what="the replay to load")
+        marks = replay.query_one(Timeline).marks.decisions
+        assert "fork" in marks.values() and "#3 improve fork" in screen_text(app)

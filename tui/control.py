@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agent.decisions import Decision
+from agent.decisions import Decision, fork_decision
+from speedrun_tui.errors import UserError
 from tui.slash import Command
 
 # Commands each UI handles itself (they need an editor, a screen, or the UI's exit).
@@ -27,6 +28,7 @@ class ControllerLike(Protocol):
 
     def decide(self, decision: Decision) -> None: ...
     def ask(self, question: str) -> None: ...
+    def fork(self, node: int, steer: str = "") -> None: ...
     def step(self) -> None: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
@@ -71,6 +73,15 @@ class SessionControl:
     def cancel_run(self) -> None:
         self.controller.cancel_run()
 
+    def fork(self, arg: str) -> str:
+        """`/fork N [steer]`: what the person is told."""
+        try:
+            decision = fork_decision(arg)
+            self.decide(decision)
+        except UserError as err:
+            return str(err)
+        return f"the next edit starts from node {decision.node}" + (f": {decision.text}" if decision.text else "")
+
     def stop(self) -> None:
         self.controller.stop()
 
@@ -92,6 +103,8 @@ class SessionControl:
                 return NOTHING_PENDING
             self.decide(Decision(name, arg))
             return f"{name} sent" + (f": {arg}" if arg else "")
+        if name == "fork":
+            return self.fork(arg)
         if name == "ask":
             if not arg:
                 return "usage: /ask QUESTION"

@@ -6,7 +6,7 @@ from rich.text import Text
 
 from runner.machineload import busy_note
 from sessions import events as ev
-from agent.editblocks import diff_stats
+from sessions.codediff import diff_stats
 from sessions.report import verified_text
 
 
@@ -44,6 +44,9 @@ def describe(event: ev.Event) -> str | None:
         case ev.ApprovalRequested():
             added, removed = diff_stats(event.diff)
             return f"{_node(event)} waits for approval: +{added} -{removed} lines"
+        case ev.HumanDecision() if event.decision == "fork":
+            text = f": {event.text}" if event.text else ""
+            return f"{event.by} forks from node {event.node}: the next edit starts from its code{text}"
         case ev.HumanDecision():
             text = f": {event.text}" if event.text else ""
             return f"{_node(event)} {event.by} decision {event.decision}{text}"
@@ -100,6 +103,8 @@ def chat_entry(event: ev.Event) -> Text:
             who, body = f"agent · node {event.node} plan", event.text
         case ev.LLMResponse():
             who, body = "agent · answer", event.text or event.error
+        case ev.HumanDecision() if event.decision == "fork":
+            who, body = f"you · fork from node {event.node}", event.text
         case ev.HumanDecision():
             who, body = f"you · {event.decision}", event.text
         case ev.EditFailed():

@@ -11,6 +11,7 @@ COMMANDS: dict[str, str] = {
     "/reject": "reject the pending edit (optional: a reason)",
     "/steer": "tell the agent how to change its next edit (plain text does the same)",
     "/ask": "ask the agent a question about the code or the results; no edit",
+    "/fork": "/fork N [steer]: the next edit starts from node N's code, with the steer in its prompt",
     "/edit": "edit the pending code in $EDITOR",
     "/step": "allow one more node, then pause",
     "/pause": "pause or resume the session",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text
@@ -25,6 +26,7 @@ from records.task import HINT_REGIMES
 from sessions.progress import RunProgress, RunView
 from sessions.report import fsr_text
 from speedrun_tui.errors import UserError
+from tui.screens.confirm import ConfirmModal
 from tui.screens.failures import notify_failure
 from tui.screens.help import HelpScreen
 
@@ -78,6 +80,8 @@ class HomeScreen(Screen):
                 yield Select([(name, name) for name in HINT_REGIMES], value="none", allow_blank=False, id="hints")
                 yield Label("mode", classes="field-label")
                 yield Select([(name, name) for name in MODES], value="copilot", allow_blank=False, id="mode")
+                yield Label("parallel", classes="field-label")
+                yield Input(value="1", id="parallel", type="integer", tooltip="runs at once (--parallel)")
                 yield Button("Start", variant="primary", id="start")
         yield Footer()
 
@@ -254,10 +258,14 @@ class HomeScreen(Screen):
         if task.is_blank():
             raise UserError("choose a task first")
         model = self.query_one("#model", Input).value.strip() or "reference"
+        given = self.query_one("#parallel", Input).value.strip() or "1"
+        if not given.isdigit() or int(given) < 1:
+            raise UserError(f"parallel must be a whole number of at least 1, got {given!r}")
+        parallel = int(given)
         return SessionConfig(task_id=str(task.value), model=model,
                              scaffold=str(self.query_one("#scaffold", Select).value),
                              hints=str(self.query_one("#hints", Select).value),
-                             mode=str(self.query_one("#mode", Select).value))
+                             mode=str(self.query_one("#mode", Select).value), parallel=parallel)
 
     def _start_from_form(self) -> None:
         try:
@@ -276,12 +284,22 @@ class HomeScreen(Screen):
             task = get_task(config.task_id)
             if reason := why_not_ready(task):
                 raise UserError(f"task {task.id} is not ready: {reason}")
-            config.check_cores(task.threads)  # more threads than cores: refused, as `run --parallel` is
             check_model_key(config)
         except UserError as err:
             self.app.call_from_thread(self.notify, str(err), severity="error", timeout=10)
             return
+        try:
+            config.check_cores(task.threads)
+        except UserError as err:  # more threads than cores: `run --parallel` refuses, the form asks
+            self.app.call_from_thread(self._ask_oversubscribe, config, str(err))
+            return
         self.app.call_from_thread(self._open_session, config)
+
+    def _ask_oversubscribe(self, config: SessionConfig, why: str) -> None:
+        question = why.split("; lower ")[0] + ".\n\nStart anyway? Its runs are then marked busy (times suspect)."
+        self.app.push_screen(ConfirmModal("Too many runs for this machine", question, yes="Start anyway",
+                                          no="Back to the form"),
+                             lambda yes: self._open_session(replace(config, oversubscribe=True)) if yes else None)
 
     def _open_session(self, config: SessionConfig, resume: str | None = None) -> None:
         from tui.screens.session import SessionScreen

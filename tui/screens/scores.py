@@ -40,6 +40,8 @@ class ScoresScreen(Screen):
             yield FsrBars(id="fsr-bars")
             yield Static("", id="task-table")
             yield Static("", id="compare-table")
+            yield Static("Best FSR against elapsed time, by mode (equal time; `compare --at`)", classes="heading")
+            yield Static("", id="time-chart")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -54,17 +56,21 @@ class ScoresScreen(Screen):
         from sessions.scoring import score_session, summarize
         from sessions.store import Store
 
-        scores = []
+        scores, over_time = [], ([], [])
         if self.db_path.exists():
             with Store(self.db_path, readonly=True) as store:
                 ids = [info.id for info in store.list_sessions() if info.status != "running"]
-                scores = [score_session(load_state(store, sid, with_logs=False)) for sid in ids]
+                states = [load_state(store, sid, with_logs=False) for sid in ids]
+                scores = [score_session(state) for state in states]
+                over_time = _over_time(store, states)
         # The bootstraps take a moment: every grouping is computed here, off the UI thread.
         tasks = [t for group in summarize(scores) for t in group.tasks]
         groups = {by: summarize(scores, by=(by,)) for by in COMPARE_BY}
-        self.app.call_from_thread(self._show, scores, tasks, groups)
+        self.app.call_from_thread(self._show, scores, tasks, groups, over_time)
 
-    def _show(self, scores: list, tasks: list, groups: dict) -> None:
+    def _show(self, scores: list, tasks: list, groups: dict, over_time: tuple = ([], [])) -> None:
+        from tui.widgets.fsrbars import fsr_time_chart
+
         from sessions.report import scores_table, task_table
 
         self.scores, self.groups = scores, groups
@@ -75,6 +81,7 @@ class ScoresScreen(Screen):
         self.query_one("#scores-table", Static).update(scores_table(scores))
         self.query_one(FsrBars).show(tasks)
         self.query_one("#task-table", Static).update(task_table(tasks))
+        self.query_one("#time-chart", Static).update(fsr_time_chart(*over_time))
         self._show_compare()
 
     def _show_compare(self) -> None:
@@ -99,3 +106,17 @@ class ScoresScreen(Screen):
             self.app.pop_screen()
         else:
             self.app.exit()
+
+
+TIME_POINTS = 24  # the chart's resolution: the longest session's running time in this many steps
+
+
+def _over_time(store, states: list) -> tuple[list, list[float]]:
+    """Each mode's best FSR at TIME_POINTS times up to the longest session's running time."""
+    from sessions.elapsed import fsr_over_time
+
+    span = max((state.elapsed_s() for state in states if state.started), default=0.0)
+    if span <= 0:
+        return [], []
+    at_s = [span * (i + 1) / TIME_POINTS for i in range(TIME_POINTS)]
+    return fsr_over_time(store, [state.session_id for state in states], by="mode", at_s=at_s), at_s

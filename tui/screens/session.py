@@ -33,6 +33,7 @@ from tui.screens.help import HelpScreen
 from tui.slash import parse_command
 from tui.widgets.command_input import CommandInput
 from tui.widgets.statusbar import Status, StatusBar, status_of
+from tui.widgets.tree import SearchTree
 from tui.widgets.workspace import Workspace
 
 
@@ -42,6 +43,7 @@ class SessionScreen(Screen):
         Binding("A", "decide('approve_all')", "Approve all"),
         Binding("r", "decide('reject')", "Reject"),
         Binding("s", "steer", "Steer"),
+        Binding("b", "fork", "Fork from node"),
         Binding("e", "edit", "Edit"),
         Binding("n,space", "step", "Step", key_display="n"),
         Binding("p", "pause", "Pause"),
@@ -191,6 +193,18 @@ class SessionScreen(Screen):
 
     def action_steer(self) -> None:
         self.query_one(CommandInput).focus()
+
+    def action_fork(self) -> None:
+        """Start `/fork N ` in the input line for the node under the tree's cursor; the person adds a steer."""
+        item = self.query_one(SearchTree).cursor_node
+        if item is None or item.data is None:
+            self.notify("Move the tree's cursor to the node to fork from.", severity="warning")
+            return
+        command = self.query_one(CommandInput)
+        command.value = f"/fork {item.data} "
+        command.focus()
+        # after the focus, which selects the whole line: the steer is typed after the command, not over it
+        self.call_after_refresh(lambda: setattr(command, "cursor_position", len(command.value)))
 
     def action_step(self) -> None:
         if self.control is not None:

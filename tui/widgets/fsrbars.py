@@ -43,3 +43,27 @@ def fsr_chart(tasks: list[TaskScore], width: int = 40) -> Table | Text:
 class FsrBars(Static):
     def show(self, tasks: list[TaskScore]) -> None:
         self.update(fsr_chart(tasks))
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def fsr_time_chart(groups: list, at_s: list[float], by: str = "mode") -> Table | Text:
+    """Per group (sessions/elapsed.AnytimeGroup), its mean best FSR at each elapsed time as a
+    sparkline, then the value at the last time: people and agents at equal time."""
+    from sessions.elapsed import format_duration
+
+    if not groups or not at_s:
+        return Text("No scored sessions yet.", style="dim")
+    values = [e.value for g in groups for e in g.at if e is not None]
+    scale = max([1.0, *values])
+    table = Table.grid(padding=(0, 1))
+    for column in (by, f"0 → {format_duration(at_s[-1])}", "at the end"):
+        table.add_column(column, no_wrap=True)
+    for i, group in enumerate(groups):
+        color = PALETTE[i % len(PALETTE)]
+        spark = "".join("·" if e is None else SPARKS[min(7, int(e.value / scale * 7.999))] for e in group.at)
+        last = group.at[-1]
+        table.add_row(Text(group.config[by], style=color), Text(spark, style=color),
+                      "-" if last is None else f"{last.value:.3f} [{last.low:.2f}, {last.high:.2f}] n={group.counted[-1]}")
+    return table

@@ -28,6 +28,7 @@ class Status:
     provisional: bool = False  # the FSR rests on another CPU's calibration: marked "(prov.)"
     interval: tuple[float | None, float | None] | None = None  # the verified FSR's 95 % interval
     busy: str = ""  # the last finished run's machine was oversubscribed: why its times are suspect, short
+    time_budget_s: float | None = None  # --time-budget: the search stops when elapsed_s reaches it
 
 
 def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: float, activity: str,
@@ -36,7 +37,6 @@ def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: 
     # "budget" is what the controller settled on (max_nodes, or the model's default: 1 for reference).
     config = started.config if started else {}
     budget = config.get("budget") or config.get("max_nodes") or DEFAULT_NODE_BUDGET
-    begin = started.ts if started else now
     return Status(
         task=started.task if started else "-",
         model=started.model if started else "-",
@@ -48,7 +48,8 @@ def status_of(state: SessionState, *, mode: str | None, fsr: float | None, now: 
         interval=(state.verified.low, state.verified.high) if state.verified and state.verified.rounds else None,
         tokens=state.tokens_in + state.tokens_out,
         cost_usd=state.cost_usd,
-        elapsed_s=max(0.0, now - begin),
+        elapsed_s=state.elapsed_s(now),
+        time_budget_s=state.time_budget_s,
         state=activity,
         provisional=provisional,
         busy=state.last_run.load.short if state.last_run is not None and state.last_run.load is not None else "",
@@ -83,7 +84,8 @@ def status_text(status: Status) -> Text:
         ("FSR ", _fsr(status), "bold magenta"),
         *([("busy: ", status.busy, "yellow")] if status.busy else []),
         ("", f"{status.tokens:,} tok ${status.cost_usd:.2f}", ""),
-        ("", _clock(status.elapsed_s), ""),
+        ("", _clock(status.elapsed_s) + (f"/{_clock(status.time_budget_s)}" if status.time_budget_s else ""),
+         "yellow" if status.time_budget_s and status.elapsed_s >= 0.9 * status.time_budget_s else ""),
         ("", status.state, "reverse" if status.state.startswith("waiting") else "italic"),
     ]
     text = Text(" ")

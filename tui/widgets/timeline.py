@@ -8,7 +8,8 @@ from rich.text import Text
 from textual.widget import Widget
 
 MARKS = {"approve": ("✓", "green"), "approve_all": ("✓", "bold green"), "reject": ("✗", "red"),
-         "skip": ("✗", "red"), "steer": ("➜", "yellow"), "edit": ("✎", "magenta"), "ask": ("?", "cyan")}
+         "skip": ("✗", "red"), "steer": ("➜", "yellow"), "edit": ("✎", "magenta"), "ask": ("?", "cyan"),
+         "fork": ("⑂", "bold cyan")}
 
 
 @dataclass

@@ -43,6 +43,8 @@ def node_label(node: Node, state: SessionState) -> Text:
     status = display_status(node, state)
     label = Text(f"#{node.id} ", style="bold")
     label.append(f"{node.stage} ", style="dim")
+    if node.forked:
+        label.append("fork ", style="bold cyan")  # a person picked its parent, not the scaffold
     label.append(status, style=STATUS_STYLES.get(status, ""))
     if node.time_s is not None:
         label.append(f" {node.time_s:.1f}s")
