@@ -88,6 +88,7 @@ def _resumable(previous: Calibration | None, here: CpuFingerprint, seeds: int, t
     if previous is None or previous.target_loss != target_loss or not previous.fingerprint.same_kind(here):
         return fresh
     fresh.rungs, fresh.pending = previous.rungs, [r for r in previous.pending if r.seed < seeds]
+    fresh.note = previous.note  # its provenance stays with the numbers it describes
     fresh.seeds = max(seeds, previous.seeds)  # the most seeds a rung has; --seeds 5 adds seeds 3 and 4
     return fresh
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import replace
 
@@ -125,10 +126,12 @@ def test_an_interrupted_calibration_keeps_its_runs_and_resumes_with_only_the_res
     assert first.jobs == [(9, 0), (9, 1)] and first.finished == [(9, 0)] and first.steps > 0
     kept = load_calibration(out)
     assert [(r.rung, r.seed) for r in kept.pending] == [(RUNGS[8].slug, 0)] and not kept.rungs
+    out.write_text(json.dumps({**json.loads(out.read_text()), "note": "seed 0 ran on a busy machine"}))
 
     second = StopAfterFirstRun()
     done = calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, out=out, progress=second)
     assert second.jobs == [(9, 1)]  # the kept run is not run again
+    assert load_calibration(out).note == "seed 0 ran on a busy machine"  # a resume keeps the provenance
     assert [r.id for r in done.rungs] == [RUNGS[8].slug] and not done.pending
     assert done.rungs[0].times_s[0] == round(kept.pending[0].time_s, 3)
 
