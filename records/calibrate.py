@@ -94,10 +94,14 @@ def _resumable(previous: Calibration | None, here: CpuFingerprint, seeds: int, t
 
 
 def _jobs(rungs: list[Rung], calibration: Calibration, seeds: int) -> list[Job]:
-    """The runs still missing: more --seeds than a rung has adds only the new seeds."""
+    """The runs still missing: more --seeds than a rung has adds only the new seeds.
+
+    Seed by seed across the rungs, not rung by rung: a machine whose load changes over the
+    hours a calibration takes then slows every rung alike instead of one transition."""
     steps = _known_steps()
-    return [Job(rung, seed, steps.get((rung.slug, seed), 0)) for rung in rungs
-            for seed in sorted(set(range(seeds)) - {r.seed for r in calibration.runs_of(rung.slug)})]
+    missing = [(seed, k, rung) for k, rung in enumerate(rungs)
+               for seed in set(range(seeds)) - {r.seed for r in calibration.runs_of(rung.slug)}]
+    return [Job(rung, seed, steps.get((rung.slug, seed), 0)) for seed, _, rung in sorted(missing)]
 
 
 def _known_steps() -> dict[tuple[str, int], int]:
