@@ -36,6 +36,9 @@ class SessionConfig:
     oversubscribe: bool = False
     # The search's wall-clock budget: when spent, the session stops (resumable), as a person stopping it would.
     time_budget_s: float | None = None
+    # The sweep this session is a cell of ("" for none): stored with the session row, so the tag and the
+    # session are one write (sessions/sweeps.py reads it back).
+    sweep: str = ""
 
     def for_new_session(self) -> SessionConfig:
         """The config a new session is stored with: what was not given takes its default.

@@ -45,6 +45,7 @@ from sessions.elapsed import format_duration
 from sessions.scoring import Score, score_session
 from sessions.state import SessionState
 from sessions.store import Store
+from sessions.target_rule import start_ran
 from speedrun_tui.errors import UserError
 
 MAX_MODEL_FAILURES = 3  # nodes in a row whose model call failed for good: the session stops
@@ -143,6 +144,8 @@ class Controller(NodeRuns, CopilotReview, HumanLoop, VerificationPhase):
         _validate(stored)
         self.config = stored
         self.task, self.run_env = _task_setup(stored, task, run_env)
+        if reopen:
+            _check_root_ran(state, self.task)
         stored.check_cores(self.task.threads, oversubscribe=config.oversubscribe)
         self.start_code = self.task.start_code()
         self._guard_runs()
@@ -282,6 +285,10 @@ class Controller(NodeRuns, CopilotReview, HumanLoop, VerificationPhase):
             self._emit(Note(text=describe_checks(self.guard)))
             if self.task.calibration:
                 self._emit(_calibration_note(self.task, self.config.time_target))
+            if self.task.track != "micro" and not self.task.benchmark:
+                self._emit(Note(level="warning", text=f"{self.task.id} is outside the paper's 19 benchmark tasks: "
+                                "its hints and times come from the record table, so its score does not "
+                                "compare with the paper's"))
             for nid in sorted(self.unscored):
                 self._score(nid, self.state.nodes[nid].result)
             if self.mode != "human":
@@ -566,8 +573,12 @@ def _check_verifiable(state: SessionState) -> None:
         raise UserError(f"session {sid} has not ended; resume it first (speedrun-tui run --resume {sid})")
     if state.best_node is None:
         raise UserError(f"session {sid} has no valid node to verify")
-    if state.nodes.get(0) is None or state.nodes[0].time_s is None:
-        raise UserError(f"session {sid}: its start code has no valid time to compare with")
+
+
+def _check_root_ran(state: SessionState, task: Task) -> None:
+    root = state.nodes.get(0)
+    if root is None or not start_ran(root.time_s, root.status, task.target_rule):
+        raise UserError(f"session {state.session_id}: its start code has no valid time to compare with")
 
 
 def _validate(config: SessionConfig) -> None:

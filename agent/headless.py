@@ -191,7 +191,7 @@ def run_headless(controller: Controller, console: Console | None = None) -> Scor
 
     threading.Thread(target=work, name="controller", daemon=True).start()
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             while not done.wait(0.5):
                 pass
     except KeyboardInterrupt:
@@ -208,7 +208,7 @@ def run_headless(controller: Controller, console: Console | None = None) -> Scor
 
 
 @contextlib.contextmanager
-def _sigterm_interrupts():
+def sigterm_interrupts():
     """SIGTERM (kill, a scheduler's stop) stops the session like Ctrl-C: the run is cancelled, the
     session stays resumable, nothing queued is lost."""
     if threading.current_thread() is not threading.main_thread():

@@ -46,10 +46,20 @@ def system_message(ctx: PromptContext) -> dict:
         "You are an expert machine-learning engineer in a training speedrun: change a GPT training "
         f"script so that it reaches validation loss {task.target_loss} in less training time.\n\n"
         f"Task {task.id}: {task.title}. {measured}The next record is about {speedup:.2f}x faster than "
-        "the start code; your goal is to match or beat it. Time counts only training, not validation.\n\n"
+        "the start code; your goal is to match or beat it. Time counts only training, not validation."
+        f"{_target_rule_text(task)}\n\n"
         f"Rules: {RULES_TEXT}\n\n{EDIT_FORMAT}"
     )
     return {"role": "system", "content": text}
+
+
+def _target_rule_text(task: Task) -> str:
+    """The records' own rule, where the task is judged by it (sessions/target_rule.py)."""
+    if task.target_rule != "mean_final":
+        return ""
+    return (f" As the records are judged, a time counts when the mean final validation loss over several "
+            f"verification runs is at or below {task.target_loss} with p < 0.01 (one-sided t-test), and it is "
+            "the mean of those runs' training times: one run just below the target is not enough, keep a margin.")
 
 
 def hints_section(hints: list[Hint]) -> str:

@@ -10,6 +10,7 @@ from agent.rules import same_program
 from records.integrity import judge_run
 from sessions.events import Note, Retimed, TargetTimed
 from sessions.scoring import Score, score_session
+from sessions.target_rule import start_ran
 
 DEFAULT_VERIFY_REPEATS = 3  # paired re-timing rounds on micro tasks (sessions/verification.py)
 
@@ -60,7 +61,8 @@ class VerificationPhase:
         the next record's code on a fresh seed, side by side up to --parallel; a stopped phase resumes
         with the runs it still owes, and ends with the Verified event, the headline score."""
         verified = self.state.verified is not None and not again
-        if verified or self.state.nodes[0].time_s is None or self._stopping.is_set():
+        root = self.state.nodes[0]
+        if verified or not start_ran(root.time_s, root.status, self.task.target_rule) or self._stopping.is_set():
             return
         best = self.state.best_node
         script = self.task.target_script if self.config.time_target else None
@@ -81,8 +83,13 @@ class VerificationPhase:
                 self._together([lambda run=run: self._retime(run, best) for run in owed], workers=self.config.parallel)
                 if self._stopping.is_set():
                     return
-        self._emit(verdict(self.state, best_node=best, timed_reference=script is not None,
-                           reference_is_best=reference_is_best))
+        event = verdict(self.state, best_node=best, timed_reference=script is not None,
+                        reference_is_best=reference_is_best, rule=self.task.target_rule,
+                        target_loss=self.task.target_loss)
+        if event.rule_note:
+            self._emit(Note(text=f"the records' rule (mean final val_loss <= {self.task.target_loss}, "
+                            f"p < 0.01): {event.rule_note}"))
+        self._emit(event)
 
     def _retime(self, run: RetimeRun, best: int) -> None:
         result = self._run(None, run.code, run.code_sha, self._timeout(), seed=run.seed,
@@ -95,5 +102,8 @@ class VerificationPhase:
             checked = judge_run(result, target_loss=self.task.target_loss, reference=self._reference().clock)
             if not checked.ok:
                 time_s, status, reason = None, "invalid", checked.reason
+        ended = status in ("valid", "target_missed") and result.final_time_ms is not None
         self._emit(Retimed(round=run.round, role=run.role, seed=run.seed, time_s=time_s, status=status,
-                           reason=reason, best_node=best if run.role == "best" else None))
+                           reason=reason, best_node=best if run.role == "best" else None,
+                           final_val_loss=result.final_val_loss if ended else None,
+                           final_time_s=result.final_time_ms / 1000.0 if ended else None))

@@ -1,8 +1,8 @@
 """The task catalog: micro tasks built in, nanogpt tasks read from the imported catalog.
 
 Task `micro/k` starts from rung k's train.py and aims at rung k+1's calibrated time,
-with transition k -> k+1's hints and reference diff. Task `nanogpt/k` comes from
-`speedrun-tui import nanogpt` (records/nanogpt_catalog.py).
+with transition k -> k+1's hints and reference diff. Tasks `nanogpt/k` and
+`nanogpt-medium/k` come from `speedrun-tui import nanogpt` (records/nanogpt_catalog.py).
 """
 
 from __future__ import annotations
@@ -15,21 +15,23 @@ from records.microdata import heldout_path
 from records.task import Task
 from speedrun_tui.errors import UserError
 
-TRACKS = ("micro", "nanogpt")
+TRACKS = ("micro", "nanogpt", "nanogpt-medium")
+GPU_TRACKS = ("nanogpt", "nanogpt-medium")
 
 
-def list_tasks(track: str | None = None) -> list[Task]:
-    """All tasks of `track` (or of every track), unavailable ones included with their reasons."""
+def list_tasks(track: str | None = None, *, benchmark: bool = False) -> list[Task]:
+    """All tasks of `track` (or of every track), unavailable ones included with their reasons;
+    with `benchmark`, only the paper's 19."""
     if track is not None and track not in TRACKS:
         raise UserError(f"unknown track {track!r}: use one of {', '.join(TRACKS)}")
     tasks = []
-    if track in (None, "micro"):
+    if track in (None, "micro") and not benchmark:
         tasks += micro_tasks()
-    if track in (None, "nanogpt"):
+    if track in (None, *GPU_TRACKS):
         from records.nanogpt_catalog import load_tasks
 
-        tasks += load_tasks()
-    return tasks
+        tasks += load_tasks(track)
+    return [t for t in tasks if t.benchmark or not benchmark]
 
 
 def get_task(task_id: str) -> Task:
@@ -77,6 +79,7 @@ def _micro_task(start: Rung, goal: Rung, choice: Choice | None) -> Task:
         heldout_bin=heldout_path(),
         available=not _unavailable(start, goal, choice),
         unavailable_reason=_unavailable(start, goal, choice),
+        hint_source="micro ladder",
     )
 
 
@@ -116,14 +119,14 @@ def why_not_ready(task: Task) -> str:
     try:
         task_env(task)
     except UserError:  # the data is not prepared yet
-        return f"no data yet: run `speedrun-tui data {'fineweb' if task.track == 'nanogpt' else 'micro'}`"
+        return f"no data yet: run `speedrun-tui data {'fineweb' if task.track in GPU_TRACKS else 'micro'}`"
     return ""
 
 
 def task_env(task: Task, *, seed: int = 0, threads: int | None = None, device: str = "cpu",
              save_model: Path | None = None) -> dict[str, str]:
     """The child environment a run of `task` needs: data paths, seed, device, threads, target."""
-    if task.track == "nanogpt":
+    if task.track in GPU_TRACKS:
         from records.fineweb import require_data, run_env
 
         env = {**run_env(require_data()), "SPEEDRUN_SEED": str(seed)}

@@ -36,20 +36,22 @@ def _data_micro(args) -> int:
 
 def _register_tasks(sub) -> None:
     p = sub.add_parser("tasks", help="list the benchmark tasks (micro built in, nanogpt once imported)")
-    p.add_argument("--track", choices=("micro", "nanogpt"), help="only this track")
+    p.add_argument("--track", choices=("micro", "nanogpt", "nanogpt-medium"), help="only this track")
+    p.add_argument("--benchmark", action="store_true", help="only the paper's 19 tasks (nanogpt/1-5, 7-20)")
     p.add_argument("--json", action="store_true", help="print a JSON list (see docs: the tasks --json contract)")
     p.set_defaults(handler=_tasks)
 
 
 def _tasks(args) -> int:
     from records.catalog import list_tasks
-    from records.tasklist import print_table, tasks_json
+    from records.tasklist import print_table, tasks_json, this_machines_gpus
 
-    tasks = list_tasks(args.track)
+    tasks = list_tasks(args.track, benchmark=args.benchmark)
+    gpus = this_machines_gpus() if any(t.launcher == "torchrun" for t in tasks) else []
     if args.json:
-        print(tasks_json(tasks))
+        print(tasks_json(tasks, gpus))
     else:
-        print_table(tasks)
+        print_table(tasks, gpus)
     return 0
 
 

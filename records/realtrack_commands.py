@@ -13,15 +13,16 @@ from speedrun_tui.home import add_db_argument
 def register_import(sub) -> None:
     parser = sub.add_parser("import", help="import the nanogpt records, or a past agent run from elsewhere")
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
-    p = kinds.add_parser("nanogpt", help="build the nanogpt track from a local modded-nanogpt checkout",
-                         description="Read the checkout's README record table and each record's log (code and "
-                         "measured time); with --hints, add llm-speedrunner's hints and start-code templates. "
-                         "Writes $SPEEDRUN_TUI_HOME/catalog/nanogpt.json; shows in `tasks --track nanogpt`.")
+    p = kinds.add_parser("nanogpt", help="build the nanogpt tracks from a local modded-nanogpt checkout",
+                         description="Read both of the checkout's README record tables (124M and GPT-2 Medium) "
+                         "and each record's log (code and measured time): one task per transition, the paper's "
+                         "19 marked as the benchmark; with --hints, add llm-speedrunner's hints and start-code "
+                         "templates to those. Writes $SPEEDRUN_TUI_HOME/catalog/nanogpt.json; shows in `tasks`.")
     p.add_argument("path", type=Path, help="a checkout of KellerJordan/modded-nanogpt")
     p.add_argument("--hints", type=Path, metavar="PATH", help="a checkout of facebookresearch/llm-speedrunner")
     p.add_argument("--times", choices=("paper", "github"), default="paper",
-                   help="reference times: the benchmark's re-measured means (paper, default) or the "
-                   "records' own logs, else the README (github)")
+                   help="the benchmark tasks' times: the paper's re-measured means (paper, default) or the "
+                   "records' own logs, else the README (github); other tasks take the README's")
     p.set_defaults(handler=_import_nanogpt)
 
 
@@ -41,16 +42,28 @@ def _import_nanogpt(args) -> int:
 
     catalog = import_nanogpt(args.path, args.hints, args.times)
     for record in catalog["records"]:
-        where = f"code from {record['code_source']}" if record["code_source"] else "no code"
-        measured = f"{record['measured_time_s']:.1f}s measured" if record["measured_time_s"] else "no measured time"
-        note = f"  [{record['reason']}]" if record["reason"] else ""
-        print(f"record {record['number']:>2}: {where}, {measured}{note}")
-    ready = [t["id"] for t in catalog["tasks"] if t["available"]]
-    print(f"{len(ready)} of {len(catalog['tasks'])} tasks available; wrote {catalog_file()}")
+        print(_record_line(record))
+    for track in dict.fromkeys(t["track"] for t in catalog["tasks"]):
+        tasks = [t for t in catalog["tasks"] if t["track"] == track]
+        ready = sum(t["available"] for t in tasks)
+        bench = sum(t["benchmark"] for t in tasks)
+        print(f"{track}: {len(tasks)} tasks ({bench} of the benchmark), {ready} available")
+    print(f"wrote {catalog_file()}")
     for task in catalog["tasks"]:
         if not task["available"]:
             print(f"  {task['id']}: unavailable: {task['unavailable_reason']}")
     return 0
+
+
+def _record_line(record: dict) -> str:
+    name = f"{record['track']} record {record['number']:>2}" + (" (re-timing)" if record["retiming"] else "")
+    where = f"code from {record['code_source']}" if record["code_source"] else "no code"
+    measured = "no measured time"
+    if record["measured_time_s"]:
+        runs = f", mean of {record['runs']} runs" if record["runs"] > 1 else ""
+        measured = f"{record['measured_time_s']:.1f}s measured{runs}"
+    note = f"  [{record['reason']}]" if record["reason"] else ""
+    return f"{name}: {where}, {measured}{note}"
 
 
 def _data_fineweb(args) -> int:

@@ -7,6 +7,10 @@ from pathlib import Path
 from typing import Literal
 
 HintLevel = Literal["pseudo", "text", "paper"]
+# When a run's time counts (sessions/target_rule.py): the first validation at or below the target
+# (the micro track, as its tasks define it), or the records' own rule on the GPU tracks: the mean
+# final validation loss over the verification runs at or below the target with p < 0.01.
+TargetRule = Literal["first_crossing", "mean_final"]
 HINT_LEVELS: tuple[str, ...] = ("pseudo", "text", "paper")
 
 # The benchmark's hint regimes, as the CLI spells them, and the levels each one shows.
@@ -34,8 +38,8 @@ class Task:
     the start time measured in each session.
     """
 
-    id: str  # "micro/1", "nanogpt/4"
-    track: Literal["micro", "nanogpt"]
+    id: str  # "micro/1", "nanogpt/4", "nanogpt-medium/2"
+    track: Literal["micro", "nanogpt", "nanogpt-medium"]
     record: int
     title: str
     start_script: Path  # the start code (train.py of rung k, or the record's extracted code)
@@ -63,6 +67,10 @@ class Task:
     launcher: Literal["python", "torchrun"] = "python"
     available: bool = True
     unavailable_reason: str = ""
+    benchmark: bool = False  # one of the paper's 19 tasks (arXiv 2506.22419)
+    hardware: str = "cpu"  # what the catalog's times were measured on: "8xH100" on the GPU tracks
+    hint_source: str = ""  # where the hints come from: "llm-speedrunner", "record table" or "micro ladder"
+    target_rule: TargetRule = "first_crossing"
 
     @property
     def hint_levels(self) -> list[str]:

@@ -47,6 +47,11 @@ class RunResult:
         return self.status == "ok" and self.time_to_target_ms is not None
 
     @property
+    def final_time_ms(self) -> float | None:
+        """train_time of the last validation line: a run's time under the records' own rule."""
+        return self.curve[-1].train_time_ms if self.curve else None
+
+    @property
     def buggy(self) -> bool:
         return self.status in ("crashed", "no_metrics", "timeout")
 

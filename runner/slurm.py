@@ -6,11 +6,13 @@ share); the job (runner.slurm_job) runs the script there and writes to submitit'
 stdout/stderr files, which are polled and parsed with the same parser, cap and
 outcome rules as a local run. Slurm states that end a job without a result map
 to run statuses (SLURM_STATES). `cluster="local"` runs the same path through
-submitit's local executor, which is how the tests exercise it.
+submitit's local executor, which is how the tests exercise it. cap_jobs bounds the jobs one
+process (a sweep) has in flight at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -32,6 +34,7 @@ TIME_LIMIT_MARGIN_MIN = 10  # queue-side start-up (imports, compile) beyond the 
 CANCEL_WAIT_S = 60.0  # after scancel, how long to wait for Slurm to report the job ended
 _READ_CHUNK = 1 << 20
 _OUR_PREFIXES = ("submitit ", "[speedrun-tui]")  # lines that are not the script's own stderr
+_job_slots: threading.BoundedSemaphore | None = None  # cap_jobs: this process's jobs in flight
 
 # Slurm's state for a job that ended without our job function's result -> (run status, reason).
 # Node failure and preemption are not the candidate's fault, so they don't count as bugs.
@@ -86,9 +89,40 @@ def slurm_status(state: str) -> tuple[str, str] | None:
     return SLURM_STATES.get(state.split()[0].upper()) if state.strip() else None
 
 
+def cap_jobs(limit: int | None) -> None:
+    """At most `limit` jobs of this process in flight at once, over all its sessions (a sweep's cap);
+    a run waits for a free slot before it submits. None: no cap."""
+    global _job_slots
+    _job_slots = threading.BoundedSemaphore(limit) if limit else None
+
+
+@contextlib.contextmanager
+def _job_slot(cancel: threading.Event | None, poll_s: float):
+    """Hold one of cap_jobs' slots while the job runs; yields False when `cancel` came first."""
+    slots = _job_slots
+    if slots is None:
+        yield True
+        return
+    while not slots.acquire(timeout=poll_s):
+        if cancel is not None and cancel.is_set():
+            yield False
+            return
+    try:
+        yield True
+    finally:
+        slots.release()
+
+
 def run_slurm(spec: RunSpec, options: SlurmOptions, on_line: Callable[[LogLine], None] | None = None,
               cancel: threading.Event | None = None) -> RunResult:
     spec.check()
+    with _job_slot(cancel, options.poll_s) as granted:
+        if not granted:
+            return RunResult(status="cancelled", exit_code=None, reason="cancelled while it waited for a job slot")
+        return _run_job(spec, options, on_line, cancel)
+
+
+def _run_job(spec: RunSpec, options: SlurmOptions, on_line, cancel) -> RunResult:
     workdir, script = prepare(spec)
     link_data(workdir, spec.env)
     job = _executor(options, spec).submit(run_job, spec, str(script))

@@ -36,6 +36,20 @@ def register(sub) -> None:
     add_db_argument(p)
     p.set_defaults(handler=cmd_compare)
 
+    p = sub.add_parser("report", help="write a static HTML report of sessions (the paper's figures, a page per "
+                       "session) that opens offline")
+    p.add_argument("session", nargs="*", metavar="SESSION",
+                   help="session ids or unique prefixes (default: every session not running)")
+    p.add_argument("--sweep", metavar="NAME", help="the sessions of this sweep (those not running)")
+    p.add_argument("--out", metavar="DIR", type=Path, required=True,
+                   help="folder to write index.html, sessions/ and plotly.min.js into (made if missing; "
+                   "those files are overwritten)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.add_argument("--no-paper", dest="paper", action="store_false",
+                   help="leave out the paper's published mean FSR per hint regime and scaffold")
+    add_db_argument(p)
+    p.set_defaults(handler=cmd_report)
+
     kinds = _subcommands(sub.choices["import"])  # `import` and its nanogpt kind come from records/commands.py
     t = kinds.add_parser("trajectory", help="turn an llm-speedrunner workspace or an AIDE journal.json into a session",
                          description="The imported session replays and scores like one of ours.")
@@ -101,16 +115,24 @@ def _load_scores(args: argparse.Namespace, ids: list[str]) -> list:
 
 
 def _chosen(store, ids: list[str]):
-    if ids:
-        chosen = [store.resolve_session(text) for text in ids]
-    else:
-        chosen = [info.id for info in store.list_sessions() if info.status != "running"]
-    if len(chosen) > 10:
+    return _tracked(_session_ids(store, ids), "scoring")
+
+
+def _tracked(items: list, description: str):
+    """The items, with a progress bar on stderr while they are gone through when there are many."""
+    if len(items) > 10:
         from rich.console import Console
         from rich.progress import track
 
-        return track(chosen, description="scoring", console=Console(stderr=True), transient=True)
-    return chosen
+        return track(items, description=description, console=Console(stderr=True), transient=True)
+    return items
+
+
+def _session_ids(store, ids: list[str]) -> list[str]:
+    """The sessions these ids or prefixes name; with none, every session that is not running."""
+    if ids:
+        return [store.resolve_session(text) for text in ids]
+    return [info.id for info in store.list_sessions() if info.status != "running"]
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -182,6 +204,26 @@ def _against(group, groups, seed: int) -> dict:
     estimate, significant = difference(group, groups[0], seed=seed)
     return {"vs_first": {"baseline": groups[0].config, "mean_difference": asdict(estimate),
                          "significant": significant}}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sessions.htmlreport import write_report
+    from speedrun_tui.errors import UserError
+
+    if args.sweep and args.session:
+        raise UserError("report: name SESSION ids or --sweep NAME, not both")
+    with _require_store(args) as store:
+        if args.sweep:
+            from sessions.sweeps import session_ids
+
+            ids = [sid for sid in session_ids(store, args.sweep) if store.session_status(sid) != "running"]
+        else:
+            ids = _session_ids(store, args.session)
+        index = write_report(store, ids, args.out.expanduser(), seed=args.seed, with_paper=args.paper,
+                             title=f"speedrun-tui report: sweep {args.sweep}" if args.sweep else "",
+                             track=lambda items: _tracked(items, "writing the report"))
+    print(f"wrote the report of {len(ids)} sessions to {index}")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

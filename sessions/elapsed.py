@@ -9,13 +9,12 @@ a stop and a resume does not count (SessionState.elapsed_s).
 from __future__ import annotations
 
 import re
-import statistics
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from sessions.events import Event
 from sessions.fsr import compute_fsr
-from sessions.scoring import Estimate, bootstrap
+from sessions.scoring import Estimate, bootstrap, strata_mean
 from sessions.state import SessionState
 from speedrun_tui.errors import UserError
 
@@ -100,6 +99,17 @@ def fsr_over_time(store, session_ids: Iterable[str], *, by: str, at_s: list[floa
     for key in sorted(rows):
         columns = [[row[i] for row in rows[key] if row[i] is not None] for i in range(len(at_s))]
         groups.append(AnytimeGroup({by: key}, len(rows[key]),
-                                   [bootstrap(c, statistics.fmean, seed=seed) if c else None for c in columns],
+                                   [bootstrap([c], strata_mean, seed=seed) if c else None for c in columns],
                                    [len(c) for c in columns]))
     return groups
+
+
+def fsr_over_span(store, states: list[SessionState], *, by: str, points: int = 24,
+                  seed: int = 0) -> tuple[list[AnytimeGroup], list[float]]:
+    """fsr_over_time at `points` times evenly spread up to the longest session's running time: the
+    scores screen's and the HTML report's chart of FSR against elapsed time."""
+    span = max((state.elapsed_s() for state in states if state.started), default=0.0)
+    if span <= 0:
+        return [], []
+    at_s = [span * (i + 1) / points for i in range(points)]
+    return fsr_over_time(store, [state.session_id for state in states], by=by, at_s=at_s, seed=seed), at_s

@@ -229,6 +229,10 @@ class Retimed(Event):
     status: str  # valid, invalid, buggy, target_missed, cancelled
     reason: str = ""
     best_node: int | None = None  # which node "best" is
+    # Where a finished run ended (its last validation line), for the records' rule on GPU tracks
+    # (sessions/target_rule.py); None when it did not finish or failed a check.
+    final_val_loss: float | None = None
+    final_time_s: float | None = None
 
 
 @dataclass(kw_only=True)
@@ -245,6 +249,8 @@ class Verified(Event):
     improved: bool  # speedup > 2 standard errors
     reference_source: str  # timed or calibrated
     best_node: int | None = None
+    rule: str = "first_crossing"  # when a run's time counts (records/task.py TargetRule)
+    rule_note: str = ""  # under the records' rule: each code's verdict
 
 
 @dataclass(kw_only=True)

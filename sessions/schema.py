@@ -112,6 +112,21 @@ def _migrations():
         for (session_id,) in db.execute("SELECT id FROM sessions").fetchall():
             rewrite(db.conn, session_id)
 
+    @migrations(name="0005_sweeps")
+    def sweeps(db) -> None:
+        # A sweep's grid, so the cells not started yet can be listed too, and the process running it,
+        # so a second one does not start the same cells. A cell's session carries the sweep's name in
+        # its config (written with the row, so no session is ever left untagged); indexed here.
+        db.execute("""
+            CREATE TABLE sweeps (
+                name TEXT PRIMARY KEY,
+                cells TEXT NOT NULL,            -- JSON list of the grid's cells
+                settings TEXT NOT NULL DEFAULT '{}', source TEXT NOT NULL DEFAULT '',
+                created_ts REAL NOT NULL, updated_ts REAL NOT NULL,
+                writer_pid INTEGER, writer_start TEXT, writer_host TEXT, heartbeat_ts REAL
+            )""")
+        db.execute("CREATE INDEX sessions_by_sweep ON sessions (json_extract(config, '$.sweep'))")
+
     return migrations
 
 

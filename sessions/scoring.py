@@ -1,11 +1,13 @@
 """Scoring as the paper defines it: FSR per session, per task and configuration
 (top-3 mean with its standard error), and across tasks (mean, median and IQM, each
-with a seeded bootstrap 95 % CI)."""
+with a seeded stratified bootstrap 95 % CI, as the paper's notebooks compute with rliable).
+
+numpy and scipy are imported inside the functions that use them: this module is imported
+by the store, hence by the TUI and `speedrun-tui --help`, which must start fast."""
 
 from __future__ import annotations
 
 import math
-import random
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -135,20 +137,45 @@ def task_score(task: str, config: dict[str, str], fsrs: list[float]) -> TaskScor
     return TaskScore(task, config, len(fsrs), top, statistics.fmean(top), stderr)
 
 
-def iqm(values: list[float]) -> float:
-    """Interquartile mean: the mean of the middle half (a quarter trimmed from each end)."""
-    ordered = sorted(values)
-    cut = int(len(ordered) * 0.25)
-    return statistics.fmean(ordered[cut: len(ordered) - cut])
+def strata_mean(*strata, axis: int = -1):
+    """The mean of the per-stratum (per-task) means; vectorized along `axis` for the bootstrap."""
+    import numpy as np
+
+    return np.mean([np.mean(s, axis=axis) for s in strata], axis=0)
 
 
-def bootstrap(values: list[float], stat: Callable[[list[float]], float], *, seed: int = 0,
+def strata_median(*strata, axis: int = -1):
+    """The median of the per-stratum means (rliable's aggregate_median)."""
+    import numpy as np
+
+    return np.median([np.mean(s, axis=axis) for s in strata], axis=0)
+
+
+def pooled_iqm(*strata, axis: int = -1):
+    """Interquartile mean of every value of every stratum pooled (rliable's aggregate_iqm): the mean
+    of the middle half, a quarter trimmed from each end."""
+    import numpy as np
+    from scipy.stats import trim_mean
+
+    return trim_mean(np.concatenate(strata, axis=axis), 0.25, axis=axis)
+
+
+def bootstrap(strata: list[list[float]], statistic: Callable, *, seed: int = 0,
               samples: int = BOOTSTRAP_SAMPLES) -> Estimate:
-    """`stat` of `values` with a percentile bootstrap 95 % CI; same seed, same interval."""
-    rng = random.Random(seed)
-    n = len(values)
-    draws = sorted(stat([values[rng.randrange(n)] for _ in range(n)]) for _ in range(samples))
-    return Estimate(stat(values), draws[int(0.025 * (samples - 1))], draws[int(0.975 * (samples - 1))])
+    """`statistic(*strata)` with a percentile bootstrap 95 % CI in which each stratum (a task's
+    sessions) is resampled on its own: the stratified bootstrap. One stratum is a plain bootstrap.
+    Same seed, same interval."""
+    import numpy as np
+    from scipy.stats import bootstrap as scipy_bootstrap
+
+    data = [np.asarray(values, dtype=float) for values in strata]
+    value = float(statistic(*data))
+    if len(data) == 1 and len(data[0]) < 2:
+        return Estimate(value, value, value)  # one value resamples to itself (scipy refuses it)
+    result = scipy_bootstrap(data, statistic, n_resamples=samples, method="percentile",
+                             rng=np.random.default_rng(seed))
+    interval = result.confidence_interval
+    return Estimate(value, float(interval.low), float(interval.high))
 
 
 def summarize(scores: Iterable[Score], by: tuple[str, ...] = CONFIG_KEYS, *, seed: int = 0) -> list[GroupSummary]:
@@ -163,24 +190,20 @@ def summarize(scores: Iterable[Score], by: tuple[str, ...] = CONFIG_KEYS, *, see
     for key in sorted(groups):
         config = dict(zip(by, key))
         tasks = [task_score(task, config, fsrs) for task, fsrs in sorted(groups[key].items())]
-        means = [t.mean for t in tasks]
-        summaries.append(GroupSummary(config, tasks, bootstrap(means, statistics.fmean, seed=seed),
-                                      bootstrap(means, statistics.median, seed=seed),
-                                      bootstrap(means, iqm, seed=seed)))
+        strata = [t.top for t in tasks]
+        summaries.append(GroupSummary(config, tasks, *(bootstrap(strata, statistic, seed=seed)
+                                                       for statistic in (strata_mean, strata_median, pooled_iqm))))
     return summaries
 
 
 def difference(group: GroupSummary, baseline: GroupSummary, *, seed: int = 0,
                samples: int = BOOTSTRAP_SAMPLES) -> tuple[Estimate, bool]:
-    """Mean per-task FSR of `group` minus `baseline`'s, with a 95 % bootstrap interval (each group's
-    task means resampled on their own), and whether the interval excludes 0: a significant gap."""
-    ours, theirs = [t.mean for t in group.tasks], [t.mean for t in baseline.tasks]
-    rng = random.Random(seed)
+    """Mean per-task FSR of `group` minus `baseline`'s, with a 95 % stratified bootstrap interval (each
+    task of each group resampled on its own), and whether the interval excludes 0: a significant gap."""
+    ours = len(group.tasks)
 
-    def draw(values: list[float]) -> float:
-        return statistics.fmean(values[rng.randrange(len(values))] for _ in values)
+    def gap(*strata, axis: int = -1):
+        return strata_mean(*strata[:ours], axis=axis) - strata_mean(*strata[ours:], axis=axis)
 
-    draws = sorted(draw(ours) - draw(theirs) for _ in range(samples))
-    estimate = Estimate(statistics.fmean(ours) - statistics.fmean(theirs), draws[int(0.025 * (samples - 1))],
-                        draws[int(0.975 * (samples - 1))])
+    estimate = bootstrap([t.top for t in group.tasks + baseline.tasks], gap, seed=seed, samples=samples)
     return estimate, not estimate.low <= 0.0 <= estimate.high

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from runner.result import RunResult, ValPoint
 from sessions import events as ev
 from sessions.nodes import Node
+from sessions.verification import within_noise
 
 # Lines of log kept per node in the state; the store keeps every line.
 LOG_CAP = 2000
@@ -91,10 +92,29 @@ class SessionState:
     def node(self, node_id: int | None) -> Node | None:
         return self.nodes.get(node_id) if node_id is not None else None
 
+    def curve(self, node_id: int | None) -> list[ValPoint]:
+        """A node's validation points: as streamed (Metric events), else its run's parsed curve."""
+        node = self.node(node_id)
+        points = self.curves.get(node_id) if node_id is not None else None
+        return points or (node.result.curve if node is not None and node.result is not None else [])
+
     @property
     def best_time_s(self) -> float | None:
         best = self.node(self.best_node)
         return best.time_s if best else None
+
+
+def display_status(node: Node, state: SessionState) -> str:
+    """The status as shown: a valid node faster than its parent reads "improved", or "within noise"
+    when one run of each cannot tell the gain from the clock's spread; the best reads "best"."""
+    if node.id == state.best_node:
+        return "best"
+    parent = state.node(node.parent)
+    if node.status == "valid" and parent is not None and parent.time_s is not None and node.time_s is not None:
+        if node.time_s >= parent.time_s:
+            return "valid"
+        return "within noise" if within_noise(node.time_s, parent.time_s, state.noise_cv) else "improved"
+    return node.status
 
 
 def _session_started(state: SessionState, event: ev.SessionStarted) -> None:

@@ -7,7 +7,8 @@ low. So, after the search, round r runs the start code, the best node and the ne
 record's code one after the other (or side by side) on seed r; FSR comes from the means
 over the rounds, and its 95 % interval from the paired speedups (start - best) with
 Student's t, which stays wide while the rounds are few. The best node counts as improved
-only when its paired speedup over the start code exceeds twice its standard error.
+only when that interval excludes zero, so "improved" and the interval never disagree: with
+two rounds the speedup must exceed 12.7 standard errors, not 2.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class VerifiedScore:
     rounds: int  # complete rounds (every role reached the target)
     speedup_s: float | None  # mean paired (start - best) time
     stderr_s: float | None  # its standard error (None with fewer than 2 rounds)
-    improved: bool  # the speedup exceeds twice its standard error
+    improved: bool  # the speedup's 95 % interval lies above zero
     reference_source: str  # timed (the next record's code ran) or calibrated (a ratio)
 
 
@@ -63,10 +64,11 @@ def score_rounds(rounds: list[RoundTimes], *, reference_source: str) -> Verified
     if gap <= 0:
         return VerifiedScore(None, None, None, len(rounds), mean, stderr, False, reference_source)
     low = high = None
+    improved = False
     if stderr is not None:  # Student's t on the paired speedups: honest about how few rounds there are
         half = _t975(len(speedups) - 1) * stderr
         low, high = max(0.0, (mean - half) / gap), max(0.0, (mean + half) / gap)
-    improved = stderr is not None and mean > 2 * stderr
+        improved = mean - half > 0
     return VerifiedScore(max(0.0, mean / gap), low, high, len(rounds), mean, stderr, improved, reference_source)
 
 
@@ -75,13 +77,11 @@ def unchanged_score(reference_source: str) -> VerifiedScore:
     return VerifiedScore(0.0, 0.0, 0.0, 0, 0.0, None, False, reference_source)
 
 
-# Student's t, two-sided 95 %, by degrees of freedom (no scipy in the TUI's dependencies).
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-         15: 2.131, 20: 2.086, 30: 2.042}
-
-
 def _t975(df: int) -> float:
-    return _T975.get(df) or next((v for k, v in sorted(_T975.items()) if k >= df), 1.96)
+    """Student's t, two-sided 95 %."""
+    from scipy.stats import t  # lazy: the TUI never pays for scipy's import
+
+    return float(t.ppf(0.975, df))
 
 
 def noise_cv(start_time_s: float | None, start_time_std_s: float | None) -> float:

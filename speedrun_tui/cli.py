@@ -19,6 +19,7 @@ from speedrun_tui.errors import UserError
 # Order is the order of `--help`.
 COMMAND_MODULES = (
     "agent.commands",
+    "agent.sweep_commands",
     "tui.commands",
     "runner.commands",
     "records.commands",

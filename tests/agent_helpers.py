@@ -70,6 +70,11 @@ def crash(plan: str = "Try something that breaks.") -> str:
     return f'{plan}\n\n<<<<<<< SEARCH\n# speedups\n=======\n# speedups\nraise RuntimeError("boom")\n>>>>>>> REPLACE\n'
 
 
+# An edit whose run waits while the file $HANG_FLAG exists (in a folder of its own: the sandbox shows a run
+# only the folders of its env paths), then speeds up 0.8x: a run that is surely in flight when a test kills it.
+HANG = ("Wait for the flag.\n\n<<<<<<< SEARCH\n# speedups\n=======\n# speedups\nimport time\n"
+        "while os.path.exists(os.environ['HANG_FLAG']):\n    time.sleep(0.05)\nSTEP_MS *= 0.8\n>>>>>>> REPLACE\n")
+
 FIX_CRASH = ('Remove the line that raises.\n\n<<<<<<< SEARCH\nraise RuntimeError("boom")\n=======\n'
              'STEP_MS *= 0.5\n>>>>>>> REPLACE\n')
 

@@ -7,20 +7,25 @@ from pathlib import Path
 
 SEP = "=" * 100
 
-# Record number -> README minutes (the real table's values; the code and logs below are fake).
+# Record number -> README minutes: the real table's values up to 21, invented (falling) after it.
 README_MINUTES = {1: 45, 2: 31.4, 3: 24.9, 4: 22.3, 5: 15.2, 6: 13.1, 7: 12.0, 8: 10.8, 9: 8.2, 10: 7.8,
                   11: 7.2, 12: 5.03, 13: 4.66, 14: 4.41, 15: 3.95, 16: 3.80, 17: 3.57, 18: 3.4, 19: 3.142,
-                  20: 2.992, 21: 2.933}
+                  20: 2.992, 21: 2.933, **{n: round(2.99 - (n - 22) * 0.0235, 3) for n in range(22, 90)}}
+RETIMED_21 = (2.997, 3.014)  # two re-timing rows of record 21, as the real table has
+MEDIUM_MINUTES = {1: 5.8 * 60, **{n: round(29.3 - (n - 2) * 0.4, 2) for n in range(2, 19)}}
 ODD_RECORDS = (9, 10, 11)
+LAST_124M, LAST_MEDIUM = 89, 18
+T1, T2 = "records/track_1_short", "records/track_2_medium"
 
 
-def fake_code(n: int) -> str:
-    return f"# fake train script of record {n}\nimport os\nprint('record {n}')\n"
+def fake_code(n: int, medium: bool = False) -> str:
+    name = f"medium record {n}" if medium else f"record {n}"
+    return f"# fake train script of {name}\nimport os\nprint('{name}')\n"
 
 
-def measured_ms(n: int) -> int:
+def measured_ms(n: int, medium: bool = False) -> int:
     """The fake log's final train_time: the README time plus a little, as real logs differ."""
-    return int(README_MINUTES[n] * 60_000) + 1234
+    return int((MEDIUM_MINUTES if medium else README_MINUTES)[n] * 60_000) + 1234
 
 
 def speedrun_log(final_ms: int, steps: int = 100, final_loss: float = 3.2785, with_train_loss: bool = True) -> str:
@@ -28,60 +33,129 @@ def speedrun_log(final_ms: int, steps: int = 100, final_loss: float = 3.2785, wi
     for step in (1, 2, steps // 2):
         ms = final_ms * step // steps
         loss = f" train_loss:{10 - step * 0.05:.4f}" if with_train_loss else ""
-        lines.append(f"step:{step}/{steps}{loss} train_time:{ms}ms step_avg:{ms / step:.2f}ms")
+        avg = "nan" if step == 1 else f"{ms / step:.2f}"  # the first timed steps print step_avg:nanms
+        lines.append(f"step:{step}/{steps}{loss} train_time:{ms}ms step_avg:{avg}ms")
     lines.append(f"step:{steps // 2}/{steps} val_loss:3.9000 train_time:{final_ms // 2}ms step_avg:1.00ms")
     lines.append(f"step:{steps}/{steps} val_loss:{final_loss:.4f} train_time:{final_ms}ms step_avg:1.00ms")
     lines.append("peak memory consumption: 31563 MiB")
     return "\n".join(lines) + "\n"
 
 
-def record_txt(code: str, final_ms: int, *, leading_sep: bool = False) -> str:
+def record_txt(code: str, final_ms: int, *, leading_sep: bool = False, with_train_loss: bool = True,
+               final_loss: float = 3.2785) -> str:
     env = "Running pytorch 2.5.0 compiled for CUDA 12.4\nnvidia-smi:\n| fake nvidia-smi table |\n\n"
     head = f"{SEP}\n{code}" if leading_sep else code
-    return f"{head}{SEP}\n{env}{SEP}\n{speedrun_log(final_ms)}"
+    return f"{head}{SEP}\n{env}{SEP}\n{speedrun_log(final_ms, with_train_loss=with_train_loss, final_loss=final_loss)}"
 
 
-def llmc_log() -> str:
-    return "s:0 tel:11.0092\ns:0 trl:11.0091 lr:0.000001 norm:15.37\ns:1 trl:10.9598\ns:19560 tel:3.2722\n"
+def llmc_log(with_lr: bool = True) -> str:
+    """llm.c's log: `s:N tel:X` validation lines, `s:N trl:X` training lines (record 1's add lr and norm)."""
+    extra = " lr:0.000001 norm:15.37" if with_lr else ""
+    return f"s:0 tel:11.0092\ns:0 trl:11.0091{extra}\ns:1 trl:10.9598{extra}\ns:19560 tel:3.2722\n"
 
 
 def make_modded_nanogpt(root: Path, *, odd: bool = False) -> Path:
-    """A checkout in the real layout: README table, records/track_1_short/<date>_<name>/<uuid>.txt."""
-    base = root / "records" / "track_1_short"
-    rows = []
-    for n, minutes in README_MINUTES.items():
-        folder = base / f"2024-{n:02d}-01_Record{n}"
-        link = f"records/track_1_short/{folder.name}/{n:04d}aaaa-uuid.txt"
-        if n in (1, 2):
-            name = "main.log" if n == 1 else f"{n:04d}aaaa-uuid.log"
-            link = f"records/track_1_short/{folder.name}/{name}"
-            _write(folder / name, llmc_log())
-        elif n == 3:
-            link = None
-        elif n == 14:  # the README links the folder; it holds a log-only file and the record's log
-            link = f"records/track_1_short/{folder.name}"
-            _write(folder / "0000-log-only.txt", speedrun_log(measured_ms(n)))
-            _write(folder / "1111-record.txt", record_txt(fake_code(n), measured_ms(n)))
-        elif odd and n == 9:
-            pass  # linked, never written: missing from the checkout
-        elif odd and n == 10:
-            _write(folder / f"{n:04d}aaaa-uuid.txt", speedrun_log(measured_ms(n)))  # no code part
-        elif odd and n == 11:
-            _write(folder / f"{n:04d}aaaa-uuid.txt", f"{fake_code(n)}{SEP}\nenv\n{SEP}\nstep:1/9 train_time:5ms\n")
-        else:
-            _write(folder / f"{n:04d}aaaa-uuid.txt", record_txt(fake_code(n), measured_ms(n), leading_sep=n == 4))
-        log_cell = f"[log]({link})" if link else "none"
-        rows.append(f"{n} | {minutes} minutes | [Description of record {n}](https://x.com/{n}) | 10/{n:02d}/24 "
-                    f"| {log_cell} | @someone")
-    rows.append("21 | 2.997 minutes | 21st record with new timing | 02/01/25 | [log](records/x.txt) | re-timing")
+    """A checkout in the real layout and with every shape of the real README: two tracks (89 and 18
+    records), re-timing rows, folder logs, `[log](...),[PR](...)` cells, rows with only a PR or none,
+    times in minutes and hours, a stale link, a log without code beside its train_gpt*.py."""
+    rows = [_short_row(root, n, odd) for n in README_MINUTES]
+    rows[21:21] = [_retiming_row(root, i, minutes) for i, minutes in enumerate(RETIMED_21, 1)]
+    medium = [_medium_row(root, n) for n in MEDIUM_MINUTES]
+    header = ["| # | Record time | Description | Date | Log | Contributors |", "| - | - | - | - | - | - |"]
     readme = "\n".join([
-        "# Modded-NanoGPT", "", "Intro text.", "", "## World record history", "",
-        "| # | Record time | Description | Date | Log | Contributors |", "| - | - | - | - | - | - |",
-        *rows, "", "## Rules", "", "## Speedrun track 2: GPT-2 Medium", "",
-        "| # | Record time | Description | Date | Log | Contributors |", "| - | - | - | - | - | - |",
-        "1 | 5.8 hours | [llm.c baseline](https://x) | 05/28/24 | none | @karpathy", ""])
+        "# Modded-NanoGPT", "", "Intro text.", "", "```bash", "# a comment in a code block, no heading", "```", "",
+        "## World record history", "", *header, *rows, "", "## Rules", "", "### Timing change after record 21", "",
+        "## Speedrun track 2: GPT-2 Medium", "", "The target is 2.92.", "", *header, *medium, "", "## References", ""])
     _write(root / "README.md", readme)
     return root
+
+
+def _short_row(root: Path, n: int, odd: bool) -> str:
+    minutes = README_MINUTES[n]
+    folder = f"{T1}/2024-{n:02d}-01_Record{n}"
+    cell = _short_log(root, n, folder, odd)
+    return (f"{n} | {minutes} minutes | [Description of record {n}](https://x.com/{n}) | 10/{n:02d}/24 "
+            f"| {cell} | @someone")
+
+
+def _short_log(root: Path, n: int, folder: str, odd: bool) -> str:
+    """Write record n's log(s) and return its README log cell."""
+    log = f"{folder}/{n:04d}aaaa-uuid.txt"
+    pr = f"[PR](https://github.com/someone/modded-nanogpt/pull/{n})"
+    if n in (1, 2):
+        name = "main.log" if n == 1 else f"{n:04d}aaaa-uuid.log"
+        _write(root / folder / name, llmc_log(with_lr=n == 1))
+        return f"[log]({folder}/{name})"
+    if n in (3, 66):
+        return "none" if n == 3 else "-"
+    if n in (14, 15, 16, 17, 81):
+        return _folder_logs(root, n, folder)
+    if n == 85:  # a folder holding only folders of runs: which is the record's is not said
+        for sub in ("this_pr_v1", "baseline"):
+            _write(root / folder / sub / "run.txt", record_txt(fake_code(n), measured_ms(n)))
+        return f"[log]({folder}),{pr}"
+    if n == 86:
+        return pr
+    if odd and n in ODD_RECORDS:
+        _write_odd(root / log, n)
+        return f"[log]({log})"
+    final_ms = measured_ms(n) * (8 if n == 88 else 1)  # 88's log is a run on other hardware
+    _write(root / log, record_txt(fake_code(n), final_ms, leading_sep=n == 4, with_train_loss=n <= 14,
+                                  final_loss=3.2806 if n == 30 else 3.2785))
+    return f"[log]({log})" if n <= 26 else f"[log]({log}),{pr}" if n % 2 else f"[log]({log}), {pr}"
+
+
+def _folder_logs(root: Path, n: int, folder: str) -> str:
+    """Records 14-17 and 81 link a folder of runs. 14's holds a log without code beside its runs,
+    15's and 16's an ablation of other code; 81's link names a subfolder."""
+    linked = f"{folder}/this_pr_v3" if n == 81 else folder
+    runs = 1 if n == 17 else 2
+    for i in range(runs):
+        text = record_txt(fake_code(n), measured_ms(n) + 2000 * i, with_train_loss=n == 14)
+        _write(root / linked / f"{i + 1}{i + 1}{i + 1}{i + 1}-record.txt", text)
+    if n == 14:
+        _write(root / linked / "0000-log-only.txt", speedrun_log(measured_ms(n)))
+    if n in (15, 16):
+        _write(root / linked / "9999-ablation.txt", record_txt("# an ablation\n", 1, with_train_loss=False))
+    return f"[log]({linked})" + (f",[PR](https://github.com/someone/modded-nanogpt/pull/{n})" if n == 81 else "")
+
+
+def _write_odd(path: Path, n: int) -> None:
+    if n == 10:
+        _write(path, speedrun_log(measured_ms(n)))  # no code part
+    elif n == 11:
+        _write(path, f"{fake_code(n)}{SEP}\nenv\n{SEP}\nstep:1/9 train_time:5ms\n")
+    # 9: linked, never written: missing from the checkout
+
+
+def _retiming_row(root: Path, i: int, minutes: float) -> str:
+    log = f"{T1}/2025-0{i}-01_Retime21/{i}{i}{i}{i}-retime.txt"
+    _write(root / log, record_txt(fake_code(21) + f"# re-timed {i}\n", int(minutes * 60_000) + 77,
+                                  with_train_loss=False))
+    return (f"21 | {minutes} minutes | 21st record re-timed ({i}) | 02/0{i}/25 | [log]({log}) "
+            "| not a new record, just re-timing #21")
+
+
+def _medium_row(root: Path, n: int) -> str:
+    """The medium track: an llm.c baseline in hours, a starred time, a stale link, a row without
+    a log, a log without code beside its train_gpt_medium.py."""
+    minutes = MEDIUM_MINUTES[n]
+    time_cell = "5.8 hours" if n == 1 else f"{minutes} minutes" + ("*" if n == 6 else "")
+    folder = f"{T2}/2025-{n:02d}-02_Medium{n}"
+    log = f"{folder}/{n:03d}_uuid.txt"
+    if n == 1:
+        log = f"{folder}/main.log"
+        _write(root / log, "s:0 tel:10.9830\ns:250 tel:6.3097\n")  # validation lines only
+    elif n == 10:  # the README's folder was renamed after it was written
+        _write(root / f"{T2}/2025-10-02_Renamed10/{n:03d}_uuid.txt", record_txt(fake_code(n, True), measured_ms(n, True)))
+    elif n == 17:
+        _write(root / log, speedrun_log(measured_ms(n, True), final_loss=2.9185))
+        _write(root / folder / "train_gpt_medium.py", fake_code(n, True))
+    elif n != 11:
+        _write(root / log, record_txt(fake_code(n, True), measured_ms(n, True), with_train_loss=False,
+                                      final_loss=2.9190))
+    cell = "-" if n == 11 else f"[log]({log})" + (f", [PR](https://github.com/someone/pull/{n})" if n > 8 else "")
+    return f"{n} | {time_cell} | Description of medium record {n} | 01/{n:02d}/25 | {cell} | @someone"
 
 
 def make_hints_tree(root: Path, records=range(1, 21), templates=(1, 2, 3), without_paper=()) -> Path:

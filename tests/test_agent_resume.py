@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from agent_helpers import Recorder, config, open_controller, run_in_thread, speedup, write_script
+from agent_helpers import HANG, Recorder, config, open_controller, run_in_thread, speedup, write_script
 
 from sessions.store import Store
 from speedrun_tui.errors import UserError
@@ -24,8 +24,6 @@ controller, store = open_controller(tmp, config(script, max_nodes=3), run_env={{
 print(controller.session_id, flush=True)
 controller.run()
 """
-HANG = ("Wait for the flag.\n\n<<<<<<< SEARCH\n# speedups\n=======\n# speedups\nimport time\n"
-        "while os.path.exists(os.environ['HANG_FLAG']):\n    time.sleep(0.05)\nSTEP_MS *= 0.8\n>>>>>>> REPLACE\n")
 
 
 def wait_for_run(db: Path, session: str, node: int, timeout: float = 60.0) -> None:

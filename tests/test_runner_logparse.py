@@ -72,3 +72,48 @@ def test_step_without_total():
 ])
 def test_lines_that_are_not_metrics_are_plain_log(line):
     assert parse_line(line) is None
+
+
+# One invented line per format the real record logs print (both tracks, every linked log and
+# every log of the folders records 14-17 link), with where that format appears.
+NAN = float("nan")
+REAL_FORMATS = [
+    # llm.c baselines: 124M records 1-2, medium record 1
+    ("s:0 tel:11.0120", ("val", 0, None, 11.012, None, None, None)),
+    ("s:7 trl:10.6021 lr:0.000004 norm:12.50", ("train", 7, None, None, 10.6021, None, None)),  # 124M record 1
+    ("s:7 trl:10.6021", ("train", 7, None, None, 10.6021, None, None)),  # 124M record 2
+    # modded-nanogpt: the first validation and the first timed steps print step_avg:nanms
+    ("step:0/1500 val_loss:10.8301 train_time:0ms step_avg:nanms", ("val", 0, 1500, 10.8301, None, 0.0, NAN)),
+    ("step:1/1500 train_loss:10.8301 train_time:30211ms step_avg:nanms",  # records 4-14 (14: a folder)
+     ("train", 1, 1500, None, 10.8301, 30211.0, NAN)),
+    ("step:12/1500 train_loss:9.1234 train_time:1523ms step_avg:152.30ms",
+     ("train", 12, 1500, None, 9.1234, 1523.0, 152.3)),
+    ("step:1/1450 train_time:22950ms step_avg:nanms",  # records 15-21 (15-17: folders), medium 2
+     ("train", 1, 1450, None, None, 22950.0, NAN)),
+    ("step:1450/1450 train_time:231507ms step_avg:159.66ms", ("train", 1450, 1450, None, None, 231507.0, 159.66)),
+    ("step:1450/1450 val_loss:3.2779 train_time:231507ms step_avg:159.66ms",  # every record from 4 on, both tracks
+     ("val", 1450, 1450, 3.2779, None, 231507.0, 159.66)),
+]
+
+
+@pytest.mark.parametrize("line, expected", REAL_FORMATS, ids=[line for line, _ in REAL_FORMATS])
+def test_every_format_of_the_real_record_logs(line, expected):
+    m = parse_line(line)
+    got = (m.kind, m.step, m.total_steps, m.val_loss, m.train_loss, m.train_time_ms, m.step_avg_ms)
+    assert m.finite and all(g == e or (g != g and e != e) for g, e in zip(got, expected, strict=True))  # nan == nan
+
+
+def test_a_folder_run_of_records_15_to_17_reads_to_its_last_validation():
+    """The shape of each log in the folders records 15-17 link: code, the environment, then
+    validation lines, steps without train_loss and nan averages at first."""
+    from records.nanogpt import measured_time, split_record_log
+
+    sep = "=" * 100
+    steps = [f"step:{s}/1480 train_time:{s * 160}ms step_avg:{'nan' if s < 2 else '160.00'}ms" for s in range(1, 4)]
+    text = "\n".join(["import os", sep, "Running Python 3.12", sep,
+                      "step:0/1480 val_loss:10.8258 train_time:0ms step_avg:nanms", *steps,
+                      "step:1480/1480 val_loss:3.2791 train_time:236800ms step_avg:160.00ms", "peak memory: 1 MiB"])
+    code, log = split_record_log(text)
+    kinds = [parse_line(line).kind if parse_line(line) else None for line in log.splitlines()]
+    assert code == "import os\n" and kinds == ["val", "train", "train", "train", "val", None]
+    assert measured_time(log) == (236.8, 3.2791)

@@ -8,7 +8,7 @@ import pytest
 from sessions import events as ev
 from sessions.fsr import compute_fsr
 from sessions.replay import load_state
-from sessions.scoring import bootstrap, iqm, score_session, summarize, task_score
+from sessions.scoring import bootstrap, difference, pooled_iqm, score_session, summarize, task_score
 from sessions.store import Store
 from sessions_helpers import full_session, node_events, started
 
@@ -140,11 +140,28 @@ def test_top3_pads_with_the_start_time_and_reports_stderr():
 
 
 def test_iqm_and_seeded_bootstrap():
-    assert iqm([8, 1, 2, 3, 4, 5, 6, 7]) == 4.5
+    assert pooled_iqm([8, 1, 2, 3], [4, 5, 6, 7]) == 4.5  # the middle half of all eight values pooled
     values = [0.1, 0.4, 0.2, 0.9, 0.0, 0.3]
-    first, again = bootstrap(values, iqm, seed=3), bootstrap(values, iqm, seed=3)
+    first, again = bootstrap([values], pooled_iqm, seed=3), bootstrap([values], pooled_iqm, seed=3)
     assert first == again
     assert first.low <= first.value <= first.high and first.low < first.high
+
+
+def test_the_bootstrap_resamples_within_each_task(tmp_path):
+    """Stratified: tasks whose sessions all agree leave nothing to resample, however far apart the tasks
+    are (a bootstrap over tasks would spread from 0.4 to 2.0); a task whose sessions differ widens it."""
+    agreed = summarize([write_session(tmp_path / f"{i}.db", [ok(100.0), ok(t)], task=task)
+                        for i, (task, t) in enumerate([("micro/1", 90.0)] * 3 + [("micro/2", 50.0)] * 3)],
+                       by=("mode",))[0]
+    assert [t.top for t in agreed.tasks] == [pytest.approx([0.4] * 3), pytest.approx([2.0] * 3)]
+    for estimate in (agreed.mean, agreed.median, agreed.iqm):
+        assert (estimate.low, estimate.high) == pytest.approx((estimate.value, estimate.value))
+    assert agreed.mean.value == pytest.approx(1.2)
+    spread = summarize([write_session(tmp_path / f"s{i}.db", [ok(100.0), ok(t)], task="micro/1", mode="copilot")
+                        for i, t in enumerate([90.0, 70.0, 50.0])], by=("mode",))[0]
+    assert spread.mean.low < spread.mean.value < spread.mean.high
+    gap, significant = difference(agreed, spread)
+    assert gap.value == pytest.approx(0.0) and gap.low < 0.0 < gap.high and not significant
 
 
 def test_summarize_groups_by_config_across_tasks(tmp_path):

@@ -23,6 +23,17 @@ def test_a_gain_smaller_than_its_noise_is_not_improved_and_its_interval_holds_ze
     assert not score.improved and score.low == 0.0 <= score.high
 
 
+def test_two_rounds_claim_an_improvement_only_when_their_interval_excludes_zero():
+    # README command 1's two rounds: speedups 35.3 and 16.7 s, mean 26.0 s, 2.8 standard errors.
+    rounds = [RoundTimes(234.1, 198.8, 170.0), RoundTimes(241.5, 224.8, 175.0)]
+    score = score_rounds(rounds, reference_source="timed")
+    assert score.speedup_s > 2 * score.stderr_s and score.low == 0.0
+    assert not score.improved  # t with 1 degree of freedom: 12.7 standard errors are needed
+    steady = score_rounds([RoundTimes(234.1, 198.8, 170.0), RoundTimes(241.5, 205.0, 175.0)],
+                          reference_source="timed")
+    assert steady.improved and steady.low > 0
+
+
 def test_a_round_with_a_missed_target_is_left_out_and_the_reference_may_be_a_ratio():
     times = {(1, "root"): 10.0, (1, "best"): 8.0, (2, "root"): 10.0, (2, "best"): None}
     [only] = rounds_of(times, timed_reference=False, ratio=0.8)

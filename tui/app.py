@@ -63,6 +63,20 @@ def run_replay(db_path: Path, session: str, *, start: str = "end") -> int:
     return 0
 
 
+def run_sweep(runner):
+    """`speedrun-tui sweep FILE` in the terminal UI: the sweep screen while `runner` (agent.sweep's)
+    runs the cells; returns its SweepOutcome (None when the app ended before it started), or raises what
+    ended it."""
+    from tui.screens.sweep import SweepScreen
+
+    screen = SweepScreen(runner.db_path, runner.sweep.name, runner=runner)
+    SpeedrunApp(lambda: screen).run()
+    screen.driven.wait()  # the screen stopped the cells as it closed
+    if screen.failure is not None:
+        raise screen.failure
+    return screen.outcome
+
+
 def run_home(db_path: Path) -> int:
     from tui.screens.home import HomeScreen
 

@@ -49,6 +49,7 @@ class HomeScreen(Screen):
         Binding("enter", "open", "Replay", show=False),
         Binding("R", "resume", "Resume"),
         Binding("s", "scores", "Scores"),
+        Binding("w", "sweeps", "Sweeps"),
         Binding("g", "reload", "Refresh"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit_app", "Quit"),
@@ -229,6 +230,11 @@ class HomeScreen(Screen):
         from tui.screens.scores import ScoresScreen
 
         self.app.push_screen(ScoresScreen(self.db_path))
+
+    def action_sweeps(self) -> None:
+        from tui.screens.sweep import SweepScreen
+
+        self.app.push_screen(SweepScreen(self.db_path), lambda _: self.action_reload())
 
     def action_resume(self) -> None:
         session_id = self._selected_session()

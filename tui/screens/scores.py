@@ -52,6 +52,7 @@ class ScoresScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _score(self) -> None:
+        from sessions.elapsed import fsr_over_span
         from sessions.replay import load_state
         from sessions.scoring import score_session, summarize
         from sessions.store import Store
@@ -62,7 +63,7 @@ class ScoresScreen(Screen):
                 ids = [info.id for info in store.list_sessions() if info.status != "running"]
                 states = [load_state(store, sid, with_logs=False) for sid in ids]
                 scores = [score_session(state) for state in states]
-                over_time = _over_time(store, states)
+                over_time = fsr_over_span(store, states, by="mode")
         # The bootstraps take a moment: every grouping is computed here, off the UI thread.
         tasks = [t for group in summarize(scores) for t in group.tasks]
         groups = {by: summarize(scores, by=(by,)) for by in COMPARE_BY}
@@ -106,17 +107,3 @@ class ScoresScreen(Screen):
             self.app.pop_screen()
         else:
             self.app.exit()
-
-
-TIME_POINTS = 24  # the chart's resolution: the longest session's running time in this many steps
-
-
-def _over_time(store, states: list) -> tuple[list, list[float]]:
-    """Each mode's best FSR at TIME_POINTS times up to the longest session's running time."""
-    from sessions.elapsed import fsr_over_time
-
-    span = max((state.elapsed_s() for state in states if state.started), default=0.0)
-    if span <= 0:
-        return [], []
-    at_s = [span * (i + 1) / TIME_POINTS for i in range(TIME_POINTS)]
-    return fsr_over_time(store, [state.session_id for state in states], by="mode", at_s=at_s), at_s

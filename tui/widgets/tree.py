@@ -8,8 +8,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from sessions.nodes import Node
-from sessions.state import SessionState
-from sessions.verification import within_noise
+from sessions.state import SessionState, display_status
 
 STATUS_STYLES = {
     "pending": "dim",
@@ -24,19 +23,6 @@ STATUS_STYLES = {
     "invalid": "red dim",
     "rejected": "dim strike",
 }
-
-
-def display_status(node: Node, state: SessionState) -> str:
-    """The status as shown: a valid node faster than its parent reads "improved", or "within noise"
-    when one run of each cannot tell the gain from the clock's spread; the best reads "best"."""
-    if node.id == state.best_node:
-        return "best"
-    parent = state.node(node.parent)
-    if node.status == "valid" and parent is not None and parent.time_s is not None and node.time_s is not None:
-        if node.time_s >= parent.time_s:
-            return "valid"
-        return "within noise" if within_noise(node.time_s, parent.time_s, state.noise_cv) else "improved"
-    return node.status
 
 
 def node_label(node: Node, state: SessionState) -> Text:

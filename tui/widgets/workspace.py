@@ -14,11 +14,11 @@ from textual.widget import Widget
 from textual.widgets import Log
 
 from sessions import events as ev
-from sessions.state import SessionState
+from sessions.state import SessionState, display_status
 from tui.widgets.chart import LossChart, Series
 from tui.widgets.chat import ChatPane
 from tui.widgets.diffpane import DiffPane
-from tui.widgets.tree import SearchTree, display_status
+from tui.widgets.tree import SearchTree
 
 LOG_PANE_LINES = 10_000
 NODE_KINDS = {"node_created", "edit_proposed", "human_decision", "edit_applied", "run_started",
@@ -122,8 +122,4 @@ class Workspace(Horizontal):
 
 
 def _curve(state: SessionState, node_id: int) -> tuple[tuple[float, float], ...]:
-    points = state.curves.get(node_id)
-    node = state.node(node_id)
-    if not points and node is not None and node.result is not None:
-        points = node.result.curve
-    return tuple((p.train_time_ms / 1000.0, p.val_loss) for p in points or ())
+    return tuple((p.train_time_ms / 1000.0, p.val_loss) for p in state.curve(node_id))
