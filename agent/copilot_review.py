@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 
 from agent.decisions import POLL_S, Decision
-from sessions.codediff import unified_diff
+from speedrun_tui.codediff import unified_diff
 from agent.prompts import revision
 from agent.proposals import MAX_REFLECTIONS, Proposal
 from sessions.events import ApprovalRequested, EditApplied, EditFailed, Event, HumanDecision

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from agent.controller import Controller
 from agent.decisions import Decision, fork_decision
-from sessions.codediff import diff_stats
+from speedrun_tui.codediff import diff_stats
 from agent.liveprogress import LiveProgress
 from agent.models import model_label
 from runner.machineload import busy_note

@@ -6,7 +6,7 @@ import queue
 from pathlib import Path
 
 from agent.decisions import POLL_S
-from sessions.codediff import unified_diff
+from speedrun_tui.codediff import unified_diff
 from agent.rules import check_rules
 from agent.scaffolds import best_valid, counted
 from sessions.events import ApprovalRequested, EditApplied, EditFailed, EditProposed, HumanDecision, Note

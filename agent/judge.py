@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sessions.codediff import unified_diff
+from speedrun_tui.codediff import unified_diff
 from agent.llm import LLMError
 from agent.models import make_client
 from records.task import Task

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from agent.editblocks import ApplyOutcome, ParsedReply, apply_blocks, failure_report, parse_reply
-from sessions.codediff import unified_diff
+from speedrun_tui.codediff import unified_diff
 from agent.llm import LLMClient
 from agent.prompts import reflection
 from agent.rules import check_rules, same_program

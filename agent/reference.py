@@ -11,7 +11,7 @@ import difflib
 import re
 
 from agent.editblocks import EditBlock, apply_blocks
-from sessions.codediff import diff_stats, unified_diff
+from speedrun_tui.codediff import diff_stats, unified_diff
 from records.task import Task
 from speedrun_tui.errors import UserError
 

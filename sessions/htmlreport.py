@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sessions import events as ev
 from sessions import figures, paper
-from sessions.codediff import diff_stats
+from speedrun_tui.codediff import diff_stats
 from sessions.elapsed import format_duration, fsr_over_span
 from sessions.nodes import Node
 from sessions.report import fsr_text, verified_text

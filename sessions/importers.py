@@ -16,7 +16,7 @@ from pathlib import Path
 from runner.logparse import parse_line
 from runner.result import RunResult
 from sessions import events as ev
-from sessions.codediff import unified_diff
+from speedrun_tui.codediff import unified_diff
 from sessions.store import Store
 from speedrun_tui import __version__
 from speedrun_tui.errors import UserError

@@ -47,7 +47,7 @@ def fake_task(tmp_path: Path, code: str = FAKE_TRAIN, *, reference: str | None =
     script.write_text(code)
     diff_file = None
     if reference is not None:
-        from sessions.codediff import unified_diff
+        from speedrun_tui.codediff import unified_diff
 
         diff_file = folder / "reference.diff"
         diff_file.write_text(unified_diff(code, reference))

@@ -1,5 +1,5 @@
 from agent.editblocks import apply_blocks, failure_report, parse_reply
-from sessions.codediff import diff_stats, unified_diff
+from speedrun_tui.codediff import diff_stats, unified_diff
 
 CODE = """import torch
 

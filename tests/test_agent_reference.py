@@ -37,6 +37,6 @@ def test_a_diff_that_does_not_fit_the_start_code_is_a_clear_error(tmp_path):
 def test_apply_unified_diff_handles_several_hunks():
     old = "".join(f"line {i}\n" for i in range(40))
     new = old.replace("line 3\n", "line three\n").replace("line 30\n", "").replace("line 39\n", "line 39\nend\n")
-    from sessions.codediff import unified_diff
+    from speedrun_tui.codediff import unified_diff
 
     assert apply_unified_diff(old, unified_diff(old, new)) == new

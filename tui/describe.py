@@ -6,7 +6,7 @@ from rich.text import Text
 
 from runner.machineload import busy_note
 from sessions import events as ev
-from sessions.codediff import diff_stats
+from speedrun_tui.codediff import diff_stats
 from sessions.report import verified_text
 
 

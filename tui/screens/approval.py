@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from agent.decisions import Decision
-from sessions.codediff import diff_stats
+from speedrun_tui.codediff import diff_stats
 from sessions.events import ApprovalRequested
 
 Choice = Decision | Literal["edit"] | None

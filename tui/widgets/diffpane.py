@@ -6,7 +6,7 @@ from textual.containers import VerticalScroll
 from textual.events import Resize
 from textual.widgets import Static
 
-from sessions.codediff import diff_stats
+from speedrun_tui.codediff import diff_stats
 from tui.diffview import render_split, render_unified
 
 # Columns of content from which each side of a split view still shows a full line.
