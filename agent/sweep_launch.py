@@ -9,12 +9,11 @@ from pathlib import Path
 
 from agent.sweep import SweepOutcome, SweepRunner
 from agent.sweepfile import SweepFile
+from speedrun_tui.console import stdout_console
 from speedrun_tui.errors import UserError
 
 
 def dry_run(sweep: SweepFile, db_path: Path, parallel: int) -> int:
-    from rich.console import Console
-
     from agent.sweep_display import cost_lines, plan_table
     from agent.sweep_estimate import estimate
     from sessions.sweep_progress import cells_progress
@@ -22,7 +21,7 @@ def dry_run(sweep: SweepFile, db_path: Path, parallel: int) -> int:
     states = None
     if db_path.exists():
         states = {cell.cell.key: cell.state for cell in cells_progress(db_path, sweep.name, sweep.cells)}
-    console = Console()
+    console = stdout_console()
     costs = estimate(sweep)
     console.print(plan_table(costs, states))
     for line in left_out_lines(sweep) + cost_lines(costs, parallel * sweep.base.parallel, sweep.base.backend):

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from speedrun_tui.console import stdout_console
 from speedrun_tui.home import add_db_argument, resolve_db
 
 COMPARE_BY = ("mode", "model", "scaffold", "hints")
@@ -73,13 +74,6 @@ def _print_json(data) -> None:
     print(json.dumps(data, indent=2))
 
 
-def _console():
-    from rich.console import Console
-
-    # Piped output has no width to fit; keep whole rows rather than Rich's 80 columns.
-    return Console() if sys.stdout.isatty() else Console(width=200)
-
-
 def cmd_sessions(args: argparse.Namespace) -> int:
     infos = []
     if resolve_db(args).exists():
@@ -92,7 +86,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     else:
         from sessions.report import sessions_table
 
-        _console().print(sessions_table(infos))
+        stdout_console().print(sessions_table(infos))
     return 0
 
 
@@ -149,7 +143,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         from sessions.report import scores_table, task_table
         from sessions.scoring import summarize
 
-        console = _console()
+        console = stdout_console()
         console.print(scores_table(scores))
         console.print(task_table([t for group in summarize(scores) for t in group.tasks]))
     return 0
@@ -170,7 +164,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         from sessions.report import compare_table
 
-        _console().print(compare_table(groups, args.by, args.seed))
+        stdout_console().print(compare_table(groups, args.by, args.seed))
     return 0
 
 
@@ -189,7 +183,7 @@ def _compare_at(args: argparse.Namespace) -> int:
     else:
         from sessions.report import anytime_table
 
-        _console().print(anytime_table(curves, args.by, at_s, args.seed))
+        stdout_console().print(anytime_table(curves, args.by, at_s, args.seed))
     return 0
 
 
