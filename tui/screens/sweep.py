@@ -19,7 +19,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
-from sessions.sweep_progress import COLUMNS, SweepProgress, cell_row
+from sessions.sweep_progress import COLUMNS, SweepProgress, cell_row, sweep_progress
+from sessions.sweeps import sweep_names
 from tui.screens.failures import notify_failure
 from tui.screens.help import HelpScreen
 
@@ -94,9 +95,6 @@ class SweepScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self) -> None:
-        from sessions.sweep_progress import sweep_progress
-        from sessions.sweeps import sweep_names
-
         names = sweep_names(self.db_path)
         name = self.sweep_name or next(iter(names), None)
         progress = sweep_progress(self.db_path, name) if name in names else None
