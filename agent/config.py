@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
+from speedrun_tui.jsonfields import from_known_fields
+
 Mode = Literal["auto", "copilot", "human"]
 MODES: tuple[str, ...] = ("auto", "copilot", "human")
 # The model of a session a person drives alone: nothing to call, the benchmark's budget, no upper-bound label.
@@ -63,5 +65,4 @@ class SessionConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> SessionConfig:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return from_known_fields(cls, data)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from speedrun_tui.errors import UserError
+from speedrun_tui.jsonfields import from_known_fields
 
 THREADS_ENV = "SPEEDRUN_THREADS"  # a micro run's torch threads (records/catalog.py micro_env)
 # The 1-minute load average counts runnable threads. A run that fills its cores reads about
@@ -111,8 +112,7 @@ class MachineLoad:
     def from_json(cls, data: dict | None) -> MachineLoad | None:
         if not data:
             return None
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return from_known_fields(cls, data)
 
 
 def busy_note(load: MachineLoad | dict | None) -> str:

@@ -8,6 +8,7 @@ from typing import Literal
 
 from runner.machineload import MachineLoad
 from runner.treeclock import HarnessClock
+from speedrun_tui.jsonfields import from_known_fields
 
 RunStatus = Literal["ok", "target_missed", "crashed", "timeout", "cancelled", "no_metrics"]
 RUN_STATUSES: tuple[str, ...] = ("ok", "target_missed", "crashed", "timeout", "cancelled", "no_metrics")
@@ -70,5 +71,4 @@ class RunResult:
         data["curve"] = [ValPoint(int(s), float(v), float(t)) for s, v, t in data.get("curve", [])]
         data["clock"] = HarnessClock.from_json(data.get("clock"))
         data["load"] = MachineLoad.from_json(data.get("load"))
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return from_known_fields(cls, data)

@@ -19,6 +19,8 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 
+from speedrun_tui.jsonfields import from_known_fields
+
 _TICK_S = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
 _MIN_GAP_S = 0.05  # training lines closer than this to the last sample share its interval
 MARK_PREFIX = "speedrun-mark "  # harness scripts print `speedrun-mark NAME` to have the clock read there
@@ -108,8 +110,7 @@ class HarnessClock:
     def from_json(cls, data: dict | None) -> HarnessClock | None:
         if not data:
             return None
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return from_known_fields(cls, data)
 
 
 class ClockTrail:
