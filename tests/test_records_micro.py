@@ -259,12 +259,22 @@ AVX2_ONLY = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_E
 SMOKE_STEPS = 4
 
 
+def short_val_shard(folder: Path, windows: int = 8) -> str:
+    """The first `windows` windows of 256 bytes of the val shard: a rung validates on what its shard holds,
+    so a smoke run's two validation passes cost an eighth of the 64 windows a real run scores."""
+    built = require_micro()
+    path = write_shard(folder / "val_short.bin", shard_bytes(built.val_path)[:windows * 256 + 1])
+    return str(path)
+
+
 def test_every_rung_trains_and_no_rung_steps_slower_than_twice_the_previous_on_avx2(tmp_path):
     """The smoke check for a rung whose gain rests on an instruction set (bf16 was 7x slower on AVX2)."""
     build_micro([write_corpus(tmp_path)], log=quiet)
+    val_bin = short_val_shard(tmp_path)
     step_ms = []
     for rung in RUNGS:
         env = {**micro_env(seed=0, threads=1, target_loss=None), **AVX2_ONLY, "SPEEDRUN_CLOCK": "cpu",
+               "SPEEDRUN_VAL_BIN": val_bin,
                "SPEEDRUN_MAX_STEPS": str(SMOKE_STEPS), "SPEEDRUN_SAVE_MODEL": str(tmp_path / f"{rung.slug}.pt")}
         times: dict[int, float] = {}
 
@@ -286,7 +296,8 @@ def test_every_rung_trains_and_no_rung_steps_slower_than_twice_the_previous_on_a
 
 def test_rungs_are_deterministic_per_seed(tmp_path):
     build_micro([write_corpus(tmp_path)], log=quiet)
-    env = {**micro_env(seed=1, threads=1, target_loss=None), "SPEEDRUN_MAX_STEPS": "3"}
+    env = {**micro_env(seed=1, threads=1, target_loss=None), "SPEEDRUN_MAX_STEPS": "3",
+           "SPEEDRUN_VAL_BIN": short_val_shard(tmp_path)}
     curves = [run_local(RunSpec(script=RUNGS[-1].script, workdir=tmp_path / f"run{i}", env=env)).curve
               for i in range(2)]
     assert [p.val_loss for p in curves[0]] == [p.val_loss for p in curves[1]]

@@ -183,19 +183,31 @@ def status(screen, node_id):
     return node.status if node else None
 
 
+# The start code waits while $HOLD_FLAG exists, so that the pause lands while the root runs, however late
+# the key is handled (the flag sits in a folder of its own: the sandbox shows a run the folders its env names).
+HELD_TRAIN = FAKE_TRAIN.replace("def main():", "import time\n\ndef main():\n"
+                                "    while os.path.exists(os.environ.get('HOLD_FLAG', '')):\n        time.sleep(0.05)")
+
+
 @pytest.mark.asyncio
 async def test_pause_step_and_resume_keys(tmp_path):
-    app, screens = session_app(tmp_path, [speedup(0.5), speedup(0.5, variant=1)], mode="auto", max_nodes=2)
+    flag = tmp_path / "hold" / "flag"
+    flag.parent.mkdir()
+    flag.touch()
+    script = write_script(tmp_path, [speedup(0.5), speedup(0.5, variant=1)])
+    cfg = config(script, mode="auto", max_nodes=2)
+    controller, store = open_controller(tmp_path, cfg, task=fake_task(tmp_path, HELD_TRAIN),
+                                        run_env={"HOLD_FLAG": str(flag)})
+    screen = SessionScreen(cfg, store.path, controller=controller)
+    app = SpeedrunApp(lambda: screen)
     async with app.run_test(size=SIZE) as pilot:
-        screen = screens[0]
-        await wait_for(pilot, lambda: screen.control, what="the controller")
+        await wait_for(pilot, lambda: status(screen, 0) == "running", what="the root run")
         await pilot.press("p")
-        await pilot.pause(1.0)  # a root run already under way has finished by now
+        await wait_for(pilot, lambda: "paused" in screen_text(app), what="the pause")
+        flag.unlink()
+        await wait_for(pilot, lambda: status(screen, 0) == "valid", what="the root")
+        await pilot.pause(1.0)
         assert 1 not in screen.state.nodes  # paused: no new node starts
-        assert "paused" in screen_text(app)
-        if status(screen, 0) != "valid":  # the pause came before the root: let it through
-            await pilot.press("n")
-            await wait_for(pilot, lambda: status(screen, 0) == "valid", what="the root")
         await pilot.press("n")
         await wait_for(pilot, lambda: status(screen, 1) == "valid", what="one stepped node")
         await pilot.pause(1.0)
