@@ -200,6 +200,18 @@ class LadderRow:
     significant: bool | None  # against the previous rung; None for the first
 
 
+def sitting_boundaries(timed: list[Rung], calibration: Calibration) -> list[tuple[Rung, Rung]]:
+    """The steps between a rung timed in this sitting and a calibrated neighbour timed in another.
+
+    A machine's speed drifts (a rung's unchanged code, same seeds, took 15 % more CPU time per step
+    in a later sitting on this project's shared 2-core VM), and such a step reads the drift as a gain
+    or a loss; only rungs timed together, seed by seed, compare like for like."""
+    now = {r.slug for r in timed}
+    held = {r.id for r in calibration.rungs}
+    return [(a, b) for a, b in zip(RUNGS, RUNGS[1:])
+            if a.slug in held and b.slug in held and (a.slug in now) != (b.slug in now)]
+
+
 def ladder_rows(calibration: Calibration) -> list[LadderRow]:
     """The calibrated rungs in ladder order, with their speedups and whether each step is significant."""
     rows: list[LadderRow] = []

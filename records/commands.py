@@ -76,11 +76,12 @@ def _register_calibrate(sub) -> None:
 def _calibrate(args) -> int:
     from rich.console import Console
 
-    from records.calibrate import calibrate, ladder_rows, select_rungs
+    from records.calibrate import calibrate, ladder_rows, select_rungs, sitting_boundaries
     from records.calibrate_view import RichProgress, ladder_table
     from records.calibration import DEFAULT_TARGET_LOSS
 
-    result = calibrate(select_rungs(args.rungs), seeds=args.seeds, threads=args.threads,
+    rungs = select_rungs(args.rungs)
+    result = calibrate(rungs, seeds=args.seeds, threads=args.threads,
                        target_loss=args.target_loss or DEFAULT_TARGET_LOSS, jobs=args.jobs,
                        out=Path(args.out) if args.out else None, redo=args.redo, progress=RichProgress(),
                        oversubscribe=args.oversubscribe)
@@ -88,5 +89,9 @@ def _calibrate(args) -> int:
     console.print(ladder_table(ladder_rows(result), f"{result.fingerprint.describe()}, val_loss {result.target_loss}"))
     console.print("n.s.: not faster than the previous rung by twice the combined standard error here; "
                   "that task is unavailable on this CPU")
+    for before, after in sitting_boundaries(rungs, result):
+        print(f"note: {before.number} -> {after.number} compares two sittings (rung {before.number} and rung "
+              f"{after.number} were not timed together) and this machine's speed drifts over hours; to trust "
+              f"it: speedrun-tui calibrate micro --rungs {before.number} {after.number} --redo")
     print(f"wrote {result.path}")
     return 0

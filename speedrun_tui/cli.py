@@ -15,6 +15,7 @@ import sys
 
 from speedrun_tui import __version__
 from speedrun_tui.errors import UserError
+from speedrun_tui.interrupts import restore_ctrl_c
 
 # Order is the order of `--help`.
 COMMAND_MODULES = (
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    restore_ctrl_c()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

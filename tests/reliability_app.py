@@ -18,6 +18,7 @@ from agent.controller import Controller  # noqa: E402
 from agent.headless import run_headless  # noqa: E402
 from sessions.store import Store  # noqa: E402
 from speedrun_tui.errors import UserError  # noqa: E402
+from speedrun_tui.interrupts import restore_ctrl_c  # noqa: E402
 
 # Each step takes real time, so a run is long enough to be killed in the middle of it.
 SLOW_TRAIN = FAKE_TRAIN.replace("        train_time += STEP_MS\n",
@@ -25,6 +26,7 @@ SLOW_TRAIN = FAKE_TRAIN.replace("        train_time += STEP_MS\n",
 
 
 def main(argv: list[str]) -> int:
+    restore_ctrl_c()  # as speedrun_tui.cli.main does: the tests start this app in the background too
     parser = argparse.ArgumentParser()
     for name in ("tmp", "replies", "session", "max_nodes"):
         parser.add_argument(name)

@@ -3,6 +3,7 @@ commands for what only a cluster does (the submission script, states such as NOD
 
 import itertools
 import os
+import signal
 import stat
 import threading
 import time
@@ -15,6 +16,7 @@ from runner.backends import get_runner, runner_for
 from runner.slurm import SlurmOptions, load_options, run_slurm, slurm_status
 from runner.spec import RunSpec
 from runner_helpers import pid_alive, write_script as write_train
+from speedrun_tui.cli import main
 from speedrun_tui.errors import UserError
 
 LOCAL = SlurmOptions(cluster="local", poll_s=0.05)
@@ -51,6 +53,23 @@ def test_a_crash_keeps_the_scripts_last_stderr_line_as_reason(tmp_path):
 
 
 def test_cancel_stops_the_job_and_its_training_process(tmp_path):
+    cancel_a_hanging_job(tmp_path)
+
+
+def test_started_with_ctrl_c_ignored_the_cli_still_cancels_its_local_jobs(tmp_path):
+    """`nohup` or `cmd &` in a script start speedrun-tui with SIGINT ignored, and the local executor's
+    job controller would inherit that, while SIGINT is how submitit cancels it: the CLI restores it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with pytest.raises(SystemExit):
+            main(["--version"])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        cancel_a_hanging_job(tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def cancel_a_hanging_job(tmp_path):
     script = write_train(tmp_path, "hang.py", """
         import os, time
         open("pid", "w").write(str(os.getpid()))

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from records.calibrate import Progress, calibrate, select_rungs
+from records.calibrate import Progress, calibrate, select_rungs, sitting_boundaries
 from records.calibration import all_calibrations, choose, file_name, load_calibration, user_dir
 from records.catalog import calibration_note, list_tasks
 from records.fingerprint import this_cpu
@@ -93,7 +93,16 @@ def test_calibrate_writes_this_cpus_file_with_its_fingerprint_and_prints_the_lad
     assert calibration.target_loss == 5.0 and calibration.seeds == 1
     printed = capsys.readouterr()
     assert str(out) in printed.out and "vs previous" in printed.out
+    assert "two sittings" not in printed.out  # rungs 8 and 9 were timed together
     assert f"rung 9 {RUNGS[8].slug} seed 0:" in printed.err  # one progress line per finished run
+
+
+def test_a_step_between_rungs_timed_in_two_sittings_is_named(tmp_path):
+    calibration = write_calibration(tmp_path / "cal.json", this_cpu(1), {k: 300.0 - 10 * k for k in range(4, 10)})
+    pairs = sitting_boundaries(select_rungs([6, 7]), calibration)
+    assert [(a.number, b.number) for a, b in pairs] == [(5, 6), (7, 8)]
+    assert sitting_boundaries(select_rungs([4, 5, 6, 7, 8, 9]), calibration) == []
+    assert [(a.number, b.number) for a, b in sitting_boundaries(select_rungs([1, 2]), calibration)] == []
 
 
 class StopAfterFirstRun(Progress):
