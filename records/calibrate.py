@@ -1,9 +1,14 @@
 """`speedrun-tui calibrate micro`: time every rung to the target on this machine, per seed.
 
-Runs go through the runner with a fixed thread count, `jobs` at a time, and each one
-is saved to the calibration file as soon as it ends: an interrupted calibration keeps
-what it measured, and the same command later runs only what is missing. A rung's entry
-(mean and spread over its seeds) is written once all its seeds have run.
+Two phases. First each rung runs to the target per seed, through the runner with a fixed
+thread count, `jobs` at a time; each run is saved to the calibration file as soon as it
+ends (an interrupted calibration keeps what it measured, and the same command later runs
+only what is missing), and a rung's entry is written once all its seeds have run. Those
+runs fix each seed's steps to the target. Then every calibrated rung's cost of a step is
+timed in one sitting: short runs, one at a time, the rungs interleaved round by round. A
+rung's time to target is its steps times that cost, so rungs measured on different days
+still compare like for like: this project's VM ran the same code 15 % slower per step
+from one afternoon to the next, more than a rung's gain.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from records.ladder import RUNGS, Rung
 from speedrun_tui.errors import UserError
 
 RUN_TIMEOUT_S = 3600.0  # the slowest rung on a slow CPU takes about 20 minutes
+COST_WARMUP_STEPS = 10  # not counted in a step's cost: the first steps allocate and warm the caches
+DEFAULT_COST_ROUNDS = 3
+DEFAULT_COST_STEPS = 30
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,13 @@ class Job:
     rung: Rung
     seed: int
     expected_steps: int  # from an earlier calibration of the same seed, else 0 (unknown)
+    cost_round: int | None = None  # a short run timing the cost of a step in this round; None: a run to the target
+
+    @property
+    def label(self) -> str:
+        if self.cost_round is None:
+            return f"rung {self.rung.number} seed {self.seed}"
+        return f"rung {self.rung.number} step cost, round {self.cost_round + 1}"
 
 
 class Progress:
@@ -48,13 +63,24 @@ def select_rungs(numbers: list[int] | None) -> list[Rung]:
     return [RUNGS[n - 1] for n in sorted(set(numbers))]
 
 
+@dataclass(frozen=True)
+class CostPlan:
+    """How the cost of a step is timed: `rounds` short runs per rung of `steps` counted steps each."""
+
+    rounds: int = DEFAULT_COST_ROUNDS
+    steps: int = DEFAULT_COST_STEPS
+
+
 def calibrate(rungs: list[Rung], *, seeds: int, threads: int, target_loss: float, jobs: int = 1,
               out: Path | None = None, redo: bool = False, progress: Progress | None = None,
-              cancel: threading.Event | None = None, oversubscribe: bool = False) -> Calibration:
-    """Measure what `rungs` still miss (all of it with `redo`) and return the saved calibration.
+              cancel: threading.Event | None = None, oversubscribe: bool = False,
+              costs: CostPlan = CostPlan()) -> Calibration:
+    """Measure what `rungs` still miss (all of it with `redo`), time the step costs when any rung lacks
+    them, and return the saved calibration.
     More jobs x threads than cores is refused unless `oversubscribe`: the runs would time each other."""
-    if seeds < 1 or jobs < 1 or threads < 1:
-        raise UserError(f"--seeds, --jobs and --threads must be at least 1, got {seeds}, {jobs} and {threads}")
+    if min(seeds, jobs, threads, costs.rounds, costs.steps) < 1:
+        raise UserError(f"--seeds, --jobs, --threads, --cost-rounds and --cost-steps must be at least 1, got "
+                        f"{seeds}, {jobs}, {threads}, {costs.rounds} and {costs.steps}")
     if not oversubscribe:
         from runner.machineload import refuse_oversubscription
 
@@ -69,15 +95,12 @@ def calibrate(rungs: list[Rung], *, seeds: int, threads: int, target_loss: float
     todo = _jobs(rungs, calibration, seeds)
     progress = progress or Progress()
     cancel = cancel or threading.Event()
-    progress.start(todo, here, out)
-    try:
-        failures = _run_all(todo, calibration, out, threads, jobs, seeds, progress, cancel)
-    finally:
-        progress.stop()
-    if cancel.is_set():
-        raise UserError(f"interrupted: the finished runs are kept in {out}; run the same command to resume")
+    failures = _run_phase(todo, jobs, lambda job: _run_once(job, threads, calibration.target_loss, progress, cancel),
+                          lambda job, run: _record(calibration, job.rung, run, out, seeds), here, out, progress, cancel)
     if failures:
         raise UserError(f"{len(failures)} run(s) failed, their rungs were not written; first: {failures[0]}")
+    if _cost_rounds_done(calibration) < costs.rounds:
+        _time_step_costs(calibration, out, threads, costs, progress, cancel)
     save_calibration(calibration, out)
     return calibration
 
@@ -113,36 +136,71 @@ def _known_steps() -> dict[tuple[str, int], int]:
     return steps
 
 
-def _run_all(todo: list[Job], calibration: Calibration, out: Path, threads: int, jobs: int, seeds: int,
-             progress: Progress, cancel: threading.Event) -> list[str]:
+def _run_phase(todo: list[Job], jobs: int, run_once: Callable[[Job], RunTime | None],
+               keep: Callable[[Job, RunTime], None], here: CpuFingerprint, out: Path, progress: Progress,
+               cancel: threading.Event) -> list[str]:
+    """Run `todo`, `jobs` at a time in their order, keeping each finished run; the failures' one-liners."""
     failures: list[str] = []
-    lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="calibrate") as pool:
-        futures = {pool.submit(_run_once, job, threads, calibration.target_loss, progress, cancel): job
-                   for job in todo}
-        try:
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    run = future.result()
-                except UserError as err:  # keep measuring the other rungs; report at the end
-                    failures.append(str(err))
-                    progress.done(job, None, str(err))
-                    continue
-                if run is None:  # cancelled
-                    continue
-                with lock:
-                    _record(calibration, job.rung, run, out, seeds)
-                progress.done(job, run)
-        except KeyboardInterrupt:
-            cancel.set()
+    progress.start(todo, here, out)
+    try:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="calibrate") as pool:
+            futures = {pool.submit(run_once, job): job for job in todo}
+            try:
+                for future in as_completed(futures):
+                    job = futures[future]
+                    try:
+                        run = future.result()
+                    except UserError as err:  # keep measuring the other rungs; report at the end
+                        failures.append(str(err))
+                        progress.done(job, None, str(err))
+                        continue
+                    if run is not None:  # None: cancelled
+                        keep(job, run)
+                        progress.done(job, run)
+            except KeyboardInterrupt:
+                cancel.set()
+    finally:
+        progress.stop()
+    if cancel.is_set():
+        raise UserError(f"interrupted: the finished runs are kept in {out}; run the same command to resume")
     return failures
+
+
+def _cost_rounds_done(calibration: Calibration) -> int:
+    """The rounds of step costs every rung has, from one set of sittings; 0 when any rung lacks them."""
+    counts = {len(r.step_ms) for r in calibration.rungs}
+    return counts.pop() if len(counts) == 1 else 0
+
+
+def _time_step_costs(calibration: Calibration, out: Path, threads: int, plan: CostPlan, progress: Progress,
+                     cancel: threading.Event) -> None:
+    """Every calibrated rung's cost of a step, round after round: one run at a time (a neighbouring run
+    slows a step by several per cent), the ladder's order reversed every other round so that a drift
+    weighs on every rung alike. Each round is a whole pass, saved when it ends: the rounds a calibration
+    already has are kept and `plan.rounds` adds the rest. The rungs' entries then take steps x cost."""
+    rungs = [r for r in RUNGS if calibration.rung(r.slug)]
+    first = _cost_rounds_done(calibration)
+    costs = {r.slug: list(calibration.rung(r.slug).step_ms) if first else [] for r in rungs}
+    todo = [Job(rung, k, COST_WARMUP_STEPS + plan.steps, k) for k in range(first, plan.rounds)
+            for rung in (rungs if k % 2 == 0 else rungs[::-1])]
+
+    def keep(job: Job, run: RunTime) -> None:
+        costs[job.rung.slug].append(1000 * run.time_s / run.steps)
+        if all(len(c) == job.cost_round + 1 for c in costs.values()):  # a whole round
+            calibration.rungs = [rung_times(r.slug, r.mirrors, calibration.runs_of(r.slug), costs[r.slug])
+                                 for r in rungs]
+            save_calibration(calibration, out)
+
+    failures = _run_phase(todo, 1, lambda job: _time_one_step_cost(job, threads, progress, cancel), keep,
+                          calibration.fingerprint, out, progress, cancel)
+    if failures:
+        raise UserError(f"timing the cost of a step failed, the runs to the target are kept in {out}: {failures[0]}")
 
 
 def _record(calibration: Calibration, rung: Rung, run: RunTime, out: Path, seeds: int) -> None:
     """Keep one finished run; a rung with all `seeds` seeds becomes (or extends) its ladder entry."""
     calibration.pending.append(run)
-    mine = calibration.runs_of(rung.slug)
+    mine = calibration.runs_of(rung.slug)  # an entry given new seeds loses its step costs: they are timed again
     if {r.seed for r in mine} >= set(range(seeds)):
         calibration.pending = [r for r in calibration.pending if r.rung != rung.slug]
         entries = {r.id: r for r in calibration.rungs}
@@ -173,6 +231,30 @@ def _run_once(job: Job, threads: int, target_loss: float, progress: Progress,
                    _wall_seconds(clocks))
 
 
+def _time_one_step_cost(job: Job, threads: int, progress: Progress, cancel: threading.Event) -> RunTime | None:
+    """A short run with no target: the CPU time of its steps after the warm-up, from its validation lines."""
+    from records.catalog import micro_env
+    from runner.local import run_local
+    from runner.spec import RunSpec
+
+    if cancel.is_set():
+        return None
+    env = {**micro_env(seed=job.seed, threads=threads, target_loss=None), "SPEEDRUN_CLOCK": "cpu",
+           "SPEEDRUN_MAX_STEPS": str(job.expected_steps)}
+    clocks: list[str] = []
+    result = run_local(RunSpec(script=job.rung.script, timeout_s=RUN_TIMEOUT_S, env=env),
+                       on_line=_watch(job, progress, clocks), cancel=cancel)
+    if result.status == "cancelled" or cancel.is_set():
+        return None
+    counted = [p for p in result.curve if p.step >= COST_WARMUP_STEPS]
+    if result.status != "ok" or len(counted) < 2 or counted[-1].step != job.expected_steps:
+        raise UserError(f"{job.label} ({job.rung.slug}): {result.status} before step {job.expected_steps}, "
+                        f"{result.reason or 'its validation lines stopped early'}")
+    first, last = counted[0], counted[-1]
+    return RunTime(job.rung.slug, job.seed, (last.train_time_ms - first.train_time_ms) / 1000,
+                   last.step - first.step, _wall_seconds(clocks))
+
+
 def _watch(job: Job, progress: Progress, clocks: list[str]) -> Callable:
     def on_line(line) -> None:
         if line.text.startswith("clocks:"):
@@ -198,18 +280,6 @@ class LadderRow:
     vs_first: float | None  # the speedup over rung 1, when rung 1 is calibrated
     vs_previous: float | None
     significant: bool | None  # against the previous rung; None for the first
-
-
-def sitting_boundaries(timed: list[Rung], calibration: Calibration) -> list[tuple[Rung, Rung]]:
-    """The steps between a rung timed in this sitting and a calibrated neighbour timed in another.
-
-    A machine's speed drifts (a rung's unchanged code, same seeds, took 15 % more CPU time per step
-    in a later sitting on this project's shared 2-core VM), and such a step reads the drift as a gain
-    or a loss; only rungs timed together, seed by seed, compare like for like."""
-    now = {r.slug for r in timed}
-    held = {r.id for r in calibration.rungs}
-    return [(a, b) for a, b in zip(RUNGS, RUNGS[1:])
-            if a.slug in held and b.slug in held and (a.slug in now) != (b.slug in now)]
 
 
 def ladder_rows(calibration: Calibration) -> list[LadderRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 from rich.console import Console
@@ -14,21 +15,28 @@ from records.fingerprint import CpuFingerprint
 
 
 class RichProgress(CalibrationProgress):
-    """One bar per run in flight (rung, seed, step of its expected steps, val_loss) and one for all runs.
+    """One bar per run in flight (rung, seed, step of its expected steps, val_loss) and one for all runs,
+    started again for each phase: the runs to the target, then the short runs that time a step.
 
     The overall bar counts training steps, each run's expected from an earlier calibration of
     its seed (steps to the target are fixed by the seed), so its time estimate weighs long rungs."""
 
     def __init__(self, console: Console | None = None):
         self.console = console or Console(stderr=True)
-        self.bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[note]}"), TimeRemainingColumn(), console=self.console)
+        self.bars = self._fresh_bars()
+
+    def _fresh_bars(self) -> Progress:
         self.running: dict[Job, TaskID] = {}
         self.steps: dict[Job, int] = {}
-        self.overall: TaskID | None = None
+        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[note]}"), TimeRemainingColumn(), console=self.console)
 
     def start(self, jobs: list[Job], fingerprint: CpuFingerprint, out: Path) -> None:
-        self.console.print(f"calibrating {len(jobs)} run(s) on {fingerprint.describe()}; writing {out}")
+        self.bars = self._fresh_bars()
+        if not jobs:
+            return
+        what = "timing the cost of a step" if jobs[0].cost_round is not None else "calibrating"
+        self.console.print(f"{what}: {len(jobs)} run(s) on {fingerprint.describe()}; writing {out}")
         self.overall = self.bars.add_task("all runs", total=sum(j.expected_steps for j in jobs) or None,
                                           note=f"0/{len(jobs)} runs")
         self.jobs, self.finished = len(jobs), 0
@@ -36,7 +44,7 @@ class RichProgress(CalibrationProgress):
 
     def step(self, job: Job, step: int, total: int, val_loss: float | None) -> None:
         if job not in self.running:
-            self.running[job] = self.bars.add_task(f"rung {job.rung.number} seed {job.seed}", total=total, note="")
+            self.running[job] = self.bars.add_task(job.label, total=total, note="")
         note = "" if val_loss is None else f"val_loss {val_loss:.3f}"
         self.bars.update(self.running[job], completed=step, total=max(total, step), note=note)
         self.bars.advance(self.overall, step - self.steps.get(job, 0))
@@ -47,8 +55,13 @@ class RichProgress(CalibrationProgress):
             self.bars.remove_task(self.running.pop(job))
         self.finished += 1
         self.bars.update(self.overall, note=f"{self.finished}/{self.jobs} runs")
-        what = error or f"{run.time_s:.1f} s ({run.wall_s:.1f} s wall), {run.steps} steps"
-        self.console.print(f"rung {job.rung.number} {job.rung.slug} seed {job.seed}: {what}")
+        if error:
+            what = error
+        elif job.cost_round is not None:
+            what = f"{1000 * run.time_s / run.steps:.1f} ms a step ({run.steps} steps)"
+        else:
+            what = f"{run.time_s:.1f} s ({run.wall_s:.1f} s wall), {run.steps} steps"
+        self.console.print(f"{job.label} ({job.rung.slug}): {what}")
 
     def stop(self) -> None:
         self.bars.stop()
@@ -57,14 +70,16 @@ class RichProgress(CalibrationProgress):
 def ladder_table(rows: list[LadderRow], title: str) -> Table:
     """The calibrated ladder: time per rung, speedups, and which steps are significant here."""
     table = Table(title=title)
-    for name, justify in (("rung", "left"), ("idea", "left"), ("steps", "right"), ("time to target (s)", "right"),
-                          ("vs rung 1", "right"), ("vs previous", "right")):
+    for name, justify in (("rung", "left"), ("idea", "left"), ("steps", "right"), ("step (ms)", "right"),
+                          ("time to target (s)", "right"), ("vs rung 1", "right"), ("vs previous", "right")):
         table.add_column(name, justify=justify)
     for row in rows:
         t = row.times
         previous = "" if row.vs_previous is None else f"{row.vs_previous:.2f}x" + (
             "" if row.significant else " n.s.")
-        table.add_row(f"{row.rung.number} {row.rung.slug}", row.rung.title, ", ".join(map(str, t.steps)),
+        cost = f"{statistics.fmean(t.step_ms):.0f} ± {statistics.stdev(t.step_ms):.0f}" if len(t.step_ms) > 1 \
+            else "".join(f"{c:.0f}" for c in t.step_ms)
+        table.add_row(f"{row.rung.number} {row.rung.slug}", row.rung.title, ", ".join(map(str, t.steps)), cost,
                       f"{t.mean_s:.1f} ± {t.std_s:.1f}",
                       "" if row.vs_first is None else f"{row.vs_first:.2f}x", previous)
     return table

@@ -1,7 +1,10 @@
 """The micro ladder's calibrations: time to target per rung, over several seeds, per kind of CPU.
 
 A calibration is one JSON file measured by `speedrun-tui calibrate micro` on one machine,
-with that machine's CpuFingerprint. The project ships the ones it measured
+with that machine's CpuFingerprint. A rung's time to target is its steps to the target
+(fixed by the seed) times the cost of one of its steps (set by the CPU, timed for every
+rung in one sitting, so a machine whose speed drifts over hours compares rungs like for
+like). The project ships the ones it measured
 (records/micro/calibrations/); a user's own go to $SPEEDRUN_TUI_HOME/calibrations/ and
 come first. For each task the catalog takes a calibration of this kind of CPU that holds
 both of its rungs, else the nearest one, and marks the task provisional.
@@ -28,11 +31,26 @@ DEFAULT_THREADS = 1
 class RungTimes:
     id: str  # the rung's folder name
     mirrors: str  # "record #N"
-    times_s: list[float]  # the log's train_time at the target, seed 0 first: process CPU time
-    steps: list[int]
+    times_s: list[float]  # time to target per seed, seed 0 first: steps x step cost (else the run's own time)
+    steps: list[int]  # steps to the target per seed
     mean_s: float
-    std_s: float
-    wall_times_s: list[float] = field(default_factory=list)  # the same runs on the wall clock, for comparison
+    std_s: float  # the spread of one run: seeds' steps and rounds' step costs together
+    wall_times_s: list[float] = field(default_factory=list)  # the runs to the target on the wall clock
+    run_times_s: list[float] = field(default_factory=list)  # the runs' own train_time at the target (CPU)
+    step_ms: list[float] = field(default_factory=list)  # the CPU cost of a step, one per round of the sitting
+
+    @property
+    def se_s(self) -> float:
+        """The standard error of mean_s: the seeds' steps and, when timed, the rounds' step costs."""
+        if not self.step_ms:
+            return self.std_s / math.sqrt(len(self.times_s))
+        cost_s, cost_sd = statistics.fmean(self.step_ms) / 1000, _stdev(self.step_ms) / 1000
+        return math.hypot(cost_s * _stdev(self.steps) / math.sqrt(len(self.steps)),
+                          statistics.fmean(self.steps) * cost_sd / math.sqrt(len(self.step_ms)))
+
+    def measured_runs(self) -> list[float]:
+        """The runs' own times to target, seed 0 first."""
+        return list(self.run_times_s or self.times_s)
 
 
 @dataclass(frozen=True)
@@ -85,7 +103,7 @@ class Calibration:
         """Every measured run of a rung: its entry's seeds, then its pending runs."""
         rung = self.rung(slug)
         done = [RunTime(slug, seed, t, n, w) for seed, (t, n, w) in
-                enumerate(zip(rung.times_s, rung.steps, rung.wall_times_s or [math.nan] * len(rung.times_s)))] \
+                enumerate(zip(rung.measured_runs(), rung.steps, rung.wall_times_s or [math.nan] * len(rung.steps)))] \
             if rung else []
         return done + [r for r in self.pending if r.rung == slug]
 
@@ -166,15 +184,23 @@ def choose(slugs: tuple[str, ...], here: CpuFingerprint, calibrations: list[Cali
 
 def significant(faster: RungTimes, slower: RungTimes) -> bool:
     """Mean faster by more than twice the combined standard error of the two means."""
-    se = math.sqrt(faster.std_s**2 / len(faster.times_s) + slower.std_s**2 / len(slower.times_s))
-    return slower.mean_s - faster.mean_s > 2 * se
+    return slower.mean_s - faster.mean_s > 2 * math.hypot(faster.se_s, slower.se_s)
 
 
-def rung_times(slug: str, mirrors: int, runs: list[RunTime]) -> RungTimes:
-    """A rung's entry from its runs, one per seed."""
+def rung_times(slug: str, mirrors: int, runs: list[RunTime], step_ms: list[float] = ()) -> RungTimes:
+    """A rung's entry from its runs to the target, one per seed, and its step costs when timed."""
     runs = sorted(runs, key=lambda r: r.seed)
-    times = [round(r.time_s, 3) for r in runs]
-    std = statistics.stdev(times) if len(times) > 1 else 0.0
-    return RungTimes(slug, f"record #{mirrors}", times, [r.steps for r in runs],
-                     round(statistics.fmean(times), 3), round(std, 3),
-                     wall_times_s=[round(r.wall_s, 3) for r in runs])
+    measured, steps = [round(r.time_s, 3) for r in runs], [r.steps for r in runs]
+    walls, record = [round(r.wall_s, 3) for r in runs], f"record #{mirrors}"
+    if not step_ms:
+        return RungTimes(slug, record, measured, steps, round(statistics.fmean(measured), 3),
+                         round(_stdev(measured), 3), wall_times_s=walls)
+    cost_s = statistics.fmean(step_ms) / 1000
+    times = [round(n * cost_s, 3) for n in steps]
+    spread = math.hypot(cost_s * _stdev(steps), statistics.fmean(steps) * _stdev(step_ms) / 1000)
+    return RungTimes(slug, record, times, steps, round(statistics.fmean(times), 3), round(spread, 3),
+                     wall_times_s=walls, run_times_s=measured, step_ms=[round(c, 2) for c in step_ms])
+
+
+def _stdev(values: list[float]) -> float:
+    return statistics.stdev(values) if len(values) > 1 else 0.0

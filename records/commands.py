@@ -57,41 +57,45 @@ def _tasks(args) -> int:
 
 def _register_calibrate(sub) -> None:
     p = sub.add_parser("calibrate", help="measure the micro ladder's times to target on this machine",
-                       description="Run each rung per seed to the target on this machine and write a calibration "
-                       "for this kind of CPU. Interrupt it at any time: the same command resumes.")
+                       description="Run each rung per seed to the target on this machine (its steps to the target), "
+                       "then time every rung's cost of a step in interleaved rounds, and write a calibration for "
+                       "this kind of CPU. Interrupt it at any time: the same command resumes.")
     p.add_argument("track", choices=("micro",), help="the track to calibrate")
     p.add_argument("--seeds", type=int, default=3, help="runs per rung, seeds 0..N-1 (default 3)")
     p.add_argument("--rungs", type=int, nargs="+", metavar="K", help="only these rungs (default: all)")
     p.add_argument("--redo", action="store_true", help="measure the chosen rungs again even when already calibrated")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
-    p.add_argument("--jobs", type=int, default=1, help="runs at once (default 1; 2 fills 2 cores at 1 thread)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs to the target at once (default 1; 2 fills 2 cores at 1 thread); "
+                   "step costs are always timed one run at a time")
     p.add_argument("--oversubscribe", action="store_true",
                    help="allow --jobs x --threads above this machine's cores (refused by default: times suspect)")
     p.add_argument("--target-loss", type=float, help="validation loss to reach (default: the shipped ladder's)")
+    p.add_argument("--cost-rounds", type=int, metavar="N",
+                   help="rounds of short runs that time every rung's cost of a step (default 3); "
+                   "more than a file has adds the missing rounds")
+    p.add_argument("--cost-steps", type=int, metavar="N",
+                   help="steps each of them times after a 10-step warm-up (default 30)")
     p.add_argument("--out", metavar="PATH",
                    help="where to write (default: $SPEEDRUN_TUI_HOME/calibrations/<this CPU>.json)")
     p.set_defaults(handler=_calibrate)
 
 
 def _calibrate(args) -> int:
-    from rich.console import Console
-
-    from records.calibrate import calibrate, ladder_rows, select_rungs, sitting_boundaries
+    from records.calibrate import CostPlan, calibrate, ladder_rows, select_rungs
     from records.calibrate_view import RichProgress, ladder_table
     from records.calibration import DEFAULT_TARGET_LOSS
+    from speedrun_tui.console import stdout_console
 
     rungs = select_rungs(args.rungs)
+    plan = CostPlan(**{k: v for k, v in (("rounds", args.cost_rounds), ("steps", args.cost_steps)) if v is not None})
     result = calibrate(rungs, seeds=args.seeds, threads=args.threads,
                        target_loss=args.target_loss or DEFAULT_TARGET_LOSS, jobs=args.jobs,
                        out=Path(args.out) if args.out else None, redo=args.redo, progress=RichProgress(),
-                       oversubscribe=args.oversubscribe)
-    console = Console()
+                       oversubscribe=args.oversubscribe, costs=plan)
+    console = stdout_console()
     console.print(ladder_table(ladder_rows(result), f"{result.fingerprint.describe()}, val_loss {result.target_loss}"))
     console.print("n.s.: not faster than the previous rung by twice the combined standard error here; "
                   "that task is unavailable on this CPU")
-    for before, after in sitting_boundaries(rungs, result):
-        print(f"note: {before.number} -> {after.number} compares two sittings (rung {before.number} and rung "
-              f"{after.number} were not timed together) and this machine's speed drifts over hours; to trust "
-              f"it: speedrun-tui calibrate micro --rungs {before.number} {after.number} --redo")
     print(f"wrote {result.path}")
     return 0

@@ -77,9 +77,11 @@ def cancel_a_hanging_job(tmp_path):
         time.sleep(120)
         """)
     cancel = threading.Event()
-    threading.Timer(1.5, cancel.set).start()
     started = time.monotonic()
-    result = run_slurm(RunSpec(script=script, target_loss=3.28), LOCAL, cancel=cancel)
+    # Cancelled once the script runs (it wrote its pid before its step line): on a busy machine the
+    # job can take longer to start than any fixed delay.
+    result = run_slurm(RunSpec(script=script, target_loss=3.28), LOCAL, cancel=cancel,
+                       on_line=lambda line: line.text.startswith("step:") and cancel.set())
     assert result.status == "cancelled" and time.monotonic() - started < 30
     pid = int(open(os.path.join(result.workdir, "pid")).read())
     deadline = time.monotonic() + 5

@@ -8,8 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from records.calibrate import Progress, calibrate, select_rungs, sitting_boundaries
-from records.calibration import all_calibrations, choose, file_name, load_calibration, user_dir
+from records.calibrate import CostPlan, Progress, calibrate, select_rungs
+from records.calibration import (RunTime, all_calibrations, choose, file_name, load_calibration, rung_times,
+                                 significant, user_dir)
 from records.catalog import calibration_note, list_tasks
 from records.fingerprint import this_cpu
 from records.ladder import RUNGS
@@ -84,43 +85,56 @@ def test_calibrate_writes_this_cpus_file_with_its_fingerprint_and_prints_the_lad
     build_micro([write_corpus(tmp_path)], log=quiet)
     monkeypatch.setenv("SPEEDRUN_MAX_STEPS", "4")  # reaches the generous target below in a few steps
     assert main(["calibrate", "micro", "--rungs", "8", "9", "--seeds", "1", "--jobs", "2",
-                 "--target-loss", "5.0"]) == 0
+                 "--target-loss", "5.0", "--cost-rounds", "1", "--cost-steps", "3"]) == 0
     out = user_dir() / file_name(this_cpu(1))
     calibration = load_calibration(out)
     assert calibration.fingerprint.same_kind(this_cpu(1)) and calibration.fingerprint.threads == 1
     assert [r.id for r in calibration.rungs] == [RUNGS[7].slug, RUNGS[8].slug] and not calibration.pending
-    assert all(len(r.times_s) == 1 and r.mean_s > 0 for r in calibration.rungs)
+    for rung in calibration.rungs:  # time to target: the seed's steps times the step cost of the sitting
+        assert len(rung.step_ms) == 1 and rung.step_ms[0] > 0 and len(rung.run_times_s) == 1
+        assert rung.times_s == [round(rung.steps[0] * rung.step_ms[0] / 1000, 3)] == [rung.mean_s]
     assert calibration.target_loss == 5.0 and calibration.seeds == 1
     printed = capsys.readouterr()
-    assert str(out) in printed.out and "vs previous" in printed.out
-    assert "two sittings" not in printed.out  # rungs 8 and 9 were timed together
-    assert f"rung 9 {RUNGS[8].slug} seed 0:" in printed.err  # one progress line per finished run
+    assert str(out) in printed.out and "vs previous" in printed.out and "step (ms)" in printed.out
+    assert f"rung 9 seed 0 ({RUNGS[8].slug}):" in printed.err  # one progress line per finished run
+    assert f"rung 9 step cost, round 1 ({RUNGS[8].slug}): " in printed.err and "ms a step (3 steps)" in printed.err
 
 
-def test_a_step_between_rungs_timed_in_two_sittings_is_named(tmp_path):
-    calibration = write_calibration(tmp_path / "cal.json", this_cpu(1), {k: 300.0 - 10 * k for k in range(4, 10)})
-    pairs = sitting_boundaries(select_rungs([6, 7]), calibration)
-    assert [(a.number, b.number) for a, b in pairs] == [(5, 6), (7, 8)]
-    assert sitting_boundaries(select_rungs([4, 5, 6, 7, 8, 9]), calibration) == []
-    assert [(a.number, b.number) for a, b in sitting_boundaries(select_rungs([1, 2]), calibration)] == []
+def test_a_rungs_time_is_its_seeds_steps_times_its_step_cost_and_significance_weighs_both():
+    def entry(steps: list[int], step_ms: list[float]):
+        return rung_times(RUNGS[0].slug, 1, [RunTime(RUNGS[0].slug, s, 99.0, n, 99.0) for s, n in enumerate(steps)],
+                          step_ms)
+
+    slower = entry([200, 190, 200], [1000.0, 1010.0, 990.0])
+    assert slower.times_s == [200.0, 190.0, 200.0] and slower.run_times_s == [99.0] * 3
+    assert significant(entry([170, 170, 180], [1000.0, 1010.0, 990.0]), slower)  # 13 % fewer steps
+    assert not significant(entry([170, 170, 180], [800.0, 1000.0, 1200.0]), slower)  # the step costs too noisy
+    assert not significant(entry([150, 230, 170], [1000.0, 1010.0, 990.0]), slower)  # the seeds' steps too
 
 
 class StopAfterFirstRun(Progress):
-    """Records what a calibration was asked to run, and interrupts it after its first finished run."""
+    """Records what a calibration was asked to run, and interrupts it after the first finished run
+    of the phase it is told (runs to the target, or the short runs that time a step)."""
 
-    def __init__(self, cancel: threading.Event | None = None):
-        self.cancel, self.jobs, self.finished, self.steps = cancel, [], [], 0
+    def __init__(self, cancel: threading.Event | None = None, in_cost_phase: bool = False):
+        self.cancel, self.in_cost_phase = cancel, in_cost_phase
+        self.jobs, self.cost_jobs, self.finished, self.steps = [], [], [], 0
 
     def start(self, jobs, fingerprint, out):
-        self.jobs = [(j.rung.number, j.seed) for j in jobs]
+        self.jobs += [(j.rung.number, j.seed) for j in jobs if j.cost_round is None]
+        self.cost_jobs += [(j.rung.number, j.cost_round) for j in jobs if j.cost_round is not None]
 
     def step(self, job, step, total, val_loss):
         self.steps += 1
 
     def done(self, job, run, error=""):
         self.finished.append((job.rung.number, job.seed))
-        if self.cancel is not None:
+        if self.cancel is not None and (job.cost_round is not None) == self.in_cost_phase:
             self.cancel.set()
+
+
+FEW = CostPlan(rounds=1, steps=2)
+TWO_ROUNDS = CostPlan(rounds=2, steps=2)
 
 
 def test_an_interrupted_calibration_keeps_its_runs_and_resumes_with_only_the_rest(tmp_path, monkeypatch):
@@ -131,24 +145,41 @@ def test_an_interrupted_calibration_keeps_its_runs_and_resumes_with_only_the_res
     first = StopAfterFirstRun(cancel)
     with pytest.raises(UserError, match="interrupted: the finished runs are kept in .*cal.json"):
         calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, jobs=1, out=out,
-                  progress=first, cancel=cancel)
+                  progress=first, cancel=cancel, costs=FEW)
     assert first.jobs == [(9, 0), (9, 1)] and first.finished == [(9, 0)] and first.steps > 0
     kept = load_calibration(out)
     assert [(r.rung, r.seed) for r in kept.pending] == [(RUNGS[8].slug, 0)] and not kept.rungs
     out.write_text(json.dumps({**json.loads(out.read_text()), "note": "seed 0 ran on a busy machine"}))
 
-    second = StopAfterFirstRun()
-    done = calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, out=out, progress=second)
-    assert second.jobs == [(9, 1)]  # the kept run is not run again
-    assert load_calibration(out).note == "seed 0 ran on a busy machine"  # a resume keeps the provenance
-    assert [r.id for r in done.rungs] == [RUNGS[8].slug] and not done.pending
-    assert done.rungs[0].times_s[0] == round(kept.pending[0].time_s, 3)
+    cancel = threading.Event()  # this time stopped in the second phase, after its first round
+    second = StopAfterFirstRun(cancel, in_cost_phase=True)
+    with pytest.raises(UserError, match="interrupted"):
+        calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, out=out, progress=second, cancel=cancel,
+                  costs=TWO_ROUNDS)
+    assert second.jobs == [(9, 1)] and second.cost_jobs == [(9, 0), (9, 1)]  # the kept run is not run again
+    entry = load_calibration(out).rung(RUNGS[8].slug)
+    assert entry.run_times_s[0] == round(kept.pending[0].time_s, 3) and len(entry.step_ms) == 1  # a whole round
 
     third = StopAfterFirstRun()
-    calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, out=out, progress=third)
-    assert third.jobs == []  # nothing missing
-    more = calibrate(select_rungs([9]), seeds=3, threads=1, target_loss=5.0, out=out, progress=third)
-    assert third.jobs == [(9, 2)]  # more seeds: only the new one runs, and joins the entry
-    assert more.rungs[0].times_s[:2] == done.rungs[0].times_s and len(more.rungs[0].times_s) == 3
-    calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, out=out, redo=True, progress=third)
-    assert third.jobs == [(9, 0), (9, 1)]
+    done = calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, out=out, progress=third,
+                     costs=TWO_ROUNDS)
+    assert third.jobs == [] and third.cost_jobs == [(9, 1)]  # only the missing round runs
+    assert load_calibration(out).note == "seed 0 ran on a busy machine"  # a resume keeps the provenance
+    assert [r.id for r in done.rungs] == [RUNGS[8].slug] and not done.pending
+    assert done.rungs[0].step_ms[0] == entry.step_ms[0] and len(done.rungs[0].step_ms) == 2
+    assert done.rungs[0].run_times_s == entry.run_times_s
+
+    fourth = StopAfterFirstRun()
+    calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, out=out, progress=fourth, costs=FEW)
+    assert fourth.jobs == [] and fourth.cost_jobs == []  # nothing missing: it has more rounds than asked
+    more = calibrate(select_rungs([9]), seeds=3, threads=1, target_loss=5.0, out=out, progress=fourth, costs=FEW)
+    assert fourth.jobs == [(9, 2)]  # more seeds: only the new one runs, and joins the entry
+    assert more.rungs[0].run_times_s[:2] == done.rungs[0].run_times_s and len(more.rungs[0].times_s) == 3
+    assert fourth.cost_jobs == [(9, 0)]  # a changed entry has its step cost timed again
+
+    cancel = threading.Event()
+    fifth = StopAfterFirstRun(cancel)
+    with pytest.raises(UserError, match="interrupted"):
+        calibrate(select_rungs([9]), seeds=2, threads=1, target_loss=5.0, out=out, redo=True, progress=fifth,
+                  cancel=cancel, costs=FEW)
+    assert fifth.jobs == [(9, 0), (9, 1)]  # --redo measures the rung again
