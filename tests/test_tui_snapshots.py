@@ -33,11 +33,14 @@ PINNED_CPU = CpuFingerprint("AMD EPYC", "AVX2", "2.13.0", 1, 1996.2, "x86_64")
 
 @pytest.fixture
 def pinned(monkeypatch):
-    """Fixed session ids, CPU and time zone; no API key in the environment."""
+    """Fixed session ids, CPU, machine load and time zone; no API key in the environment."""
     ids = iter(f"5e55{n:04d}" for n in range(1, 1000))
     monkeypatch.setattr("sessions.store.secrets", types.SimpleNamespace(token_hex=lambda _n: next(ids)))
     monkeypatch.setattr("records.fingerprint.this_cpu", lambda threads: dataclasses.replace(PINNED_CPU,
                                                                                           threads=threads))
+    # A loaded test machine would mark the runs "busy" in the tree and the status bar.
+    monkeypatch.setattr("runner.machineload._load_1min", lambda: 0.0)
+    monkeypatch.setattr("runner.machineload._cpu_steal_total", lambda: None)
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     for name in [n for n in __import__("os").environ if n.endswith("_API_KEY")]:
