@@ -5,7 +5,7 @@ thread count, `jobs` at a time; each run is saved to the calibration file as soo
 ends (an interrupted calibration keeps what it measured, and the same command later runs
 only what is missing), and a rung's entry is written once all its seeds have run. Those
 runs fix each seed's steps to the target. Then every calibrated rung's cost of a step is
-timed in one sitting: short runs, one at a time, the rungs interleaved round by round. A
+timed in rounds: short runs, one at a time, each round a pass over the whole ladder. A
 rung's time to target is its steps times that cost, so rungs measured on different days
 still compare like for like: this project's VM ran the same code 15 % slower per step
 from one afternoon to the next, more than a rung's gain.
@@ -212,47 +212,48 @@ def _record(calibration: Calibration, rung: Rung, run: RunTime, out: Path, seeds
 def _run_once(job: Job, threads: int, target_loss: float, progress: Progress,
               cancel: threading.Event) -> RunTime | None:
     """One run to the target; None when cancelled."""
-    from records.catalog import micro_env
-    from runner.local import run_local
-    from runner.spec import RunSpec
-
-    if cancel.is_set():
+    ran = _run_rung(job, threads, target_loss, {}, progress, cancel)
+    if ran is None:
         return None
-    env = {**micro_env(seed=job.seed, threads=threads, target_loss=target_loss), "SPEEDRUN_CLOCK": "cpu"}
-    clocks: list[str] = []
-    result = run_local(RunSpec(script=job.rung.script, target_loss=target_loss, timeout_s=RUN_TIMEOUT_S, env=env),
-                       on_line=_watch(job, progress, clocks), cancel=cancel)
-    if result.status == "cancelled" or cancel.is_set():
-        return None
+    result, wall_s = ran
     if not result.valid:
         raise UserError(f"rung {job.rung.number} ({job.rung.slug}) seed {job.seed}: {result.status}, "
                         f"{result.reason}; fix the rung or choose another --target-loss")
-    return RunTime(job.rung.slug, job.seed, result.time_to_target_ms / 1000.0, int(result.steps_to_target),
-                   _wall_seconds(clocks))
+    return RunTime(job.rung.slug, job.seed, result.time_to_target_ms / 1000.0, int(result.steps_to_target), wall_s)
 
 
 def _time_one_step_cost(job: Job, threads: int, progress: Progress, cancel: threading.Event) -> RunTime | None:
     """A short run with no target: the CPU time of its steps after the warm-up, from its validation lines."""
-    from records.catalog import micro_env
-    from runner.local import run_local
-    from runner.spec import RunSpec
-
-    if cancel.is_set():
+    ran = _run_rung(job, threads, None, {"SPEEDRUN_MAX_STEPS": str(job.expected_steps)}, progress, cancel)
+    if ran is None:
         return None
-    env = {**micro_env(seed=job.seed, threads=threads, target_loss=None), "SPEEDRUN_CLOCK": "cpu",
-           "SPEEDRUN_MAX_STEPS": str(job.expected_steps)}
-    clocks: list[str] = []
-    result = run_local(RunSpec(script=job.rung.script, timeout_s=RUN_TIMEOUT_S, env=env),
-                       on_line=_watch(job, progress, clocks), cancel=cancel)
-    if result.status == "cancelled" or cancel.is_set():
-        return None
+    result, wall_s = ran
     counted = [p for p in result.curve if p.step >= COST_WARMUP_STEPS]
     if result.status != "ok" or len(counted) < 2 or counted[-1].step != job.expected_steps:
         raise UserError(f"{job.label} ({job.rung.slug}): {result.status} before step {job.expected_steps}, "
                         f"{result.reason or 'its validation lines stopped early'}")
     first, last = counted[0], counted[-1]
     return RunTime(job.rung.slug, job.seed, (last.train_time_ms - first.train_time_ms) / 1000,
-                   last.step - first.step, _wall_seconds(clocks))
+                   last.step - first.step, wall_s)
+
+
+def _run_rung(job: Job, threads: int, target_loss: float | None, extra_env: dict[str, str], progress: Progress,
+              cancel: threading.Event):
+    """Run `job`'s rung on the CPU clock: (its RunResult, its wall seconds), or None when cancelled."""
+    from records.catalog import micro_env
+    from runner.local import run_local
+    from runner.spec import RunSpec
+
+    if cancel.is_set():
+        return None
+    env = {**micro_env(seed=job.seed, threads=threads, target_loss=target_loss), "SPEEDRUN_CLOCK": "cpu",
+           **extra_env}
+    clocks: list[str] = []
+    result = run_local(RunSpec(script=job.rung.script, target_loss=target_loss, timeout_s=RUN_TIMEOUT_S, env=env),
+                       on_line=_watch(job, progress, clocks), cancel=cancel)
+    if result.status == "cancelled" or cancel.is_set():
+        return None
+    return result, _wall_seconds(clocks)
 
 
 def _watch(job: Job, progress: Progress, clocks: list[str]) -> Callable:

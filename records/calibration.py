@@ -44,9 +44,8 @@ class RungTimes:
         """The standard error of mean_s: the seeds' steps and, when timed, the rounds' step costs."""
         if not self.step_ms:
             return self.std_s / math.sqrt(len(self.times_s))
-        cost_s, cost_sd = statistics.fmean(self.step_ms) / 1000, _stdev(self.step_ms) / 1000
-        return math.hypot(cost_s * _stdev(self.steps) / math.sqrt(len(self.steps)),
-                          statistics.fmean(self.steps) * cost_sd / math.sqrt(len(self.step_ms)))
+        from_steps, from_costs = _spreads(self.steps, self.step_ms)
+        return math.hypot(from_steps / math.sqrt(len(self.steps)), from_costs / math.sqrt(len(self.step_ms)))
 
     def measured_runs(self) -> list[float]:
         """The runs' own times to target, seed 0 first."""
@@ -197,9 +196,15 @@ def rung_times(slug: str, mirrors: int, runs: list[RunTime], step_ms: list[float
                          round(_stdev(measured), 3), wall_times_s=walls)
     cost_s = statistics.fmean(step_ms) / 1000
     times = [round(n * cost_s, 3) for n in steps]
-    spread = math.hypot(cost_s * _stdev(steps), statistics.fmean(steps) * _stdev(step_ms) / 1000)
+    spread = math.hypot(*_spreads(steps, step_ms))
     return RungTimes(slug, record, times, steps, round(statistics.fmean(times), 3), round(spread, 3),
                      wall_times_s=walls, run_times_s=measured, step_ms=[round(c, 2) for c in step_ms])
+
+
+def _spreads(steps: list[int], step_ms: list[float]) -> tuple[float, float]:
+    """A run's time spread (s) that its seed's steps cause, and the one its step cost's rounds cause."""
+    cost_s = statistics.fmean(step_ms) / 1000
+    return cost_s * _stdev(steps), statistics.fmean(steps) * _stdev(step_ms) / 1000
 
 
 def _stdev(values: list[float]) -> float:
