@@ -83,3 +83,15 @@ def ladder_table(rows: list[LadderRow], title: str) -> Table:
                       f"{t.mean_s:.1f} ± {t.std_s:.1f}",
                       "" if row.vs_first is None else f"{row.vs_first:.2f}x", previous)
     return table
+
+
+def more_rounds_hint(rows: list[LadderRow]) -> str | None:
+    """When a step is n.s. and the step costs were timed, the command that adds three rounds: a noisy
+    sitting's costs spread 4-10 % a round, and more rounds shrink their standard error."""
+    unsettled = [row for row in rows if row.significant is False and row.times.step_ms]
+    if not unsettled:
+        return None
+    rounds = max(len(row.times.step_ms) for row in rows) + 3
+    names = ", ".join(f"{row.rung.number - 1} -> {row.rung.number}" for row in unsettled)
+    return (f"not significant here: {names}; more rounds of step costs may settle them "
+            f"(the same command with --cost-rounds {rounds} adds only the missing rounds)")

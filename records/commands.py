@@ -83,7 +83,7 @@ def _register_calibrate(sub) -> None:
 
 def _calibrate(args) -> int:
     from records.calibrate import CostPlan, calibrate, ladder_rows, select_rungs
-    from records.calibrate_view import RichProgress, ladder_table
+    from records.calibrate_view import RichProgress, ladder_table, more_rounds_hint
     from records.calibration import DEFAULT_TARGET_LOSS
     from speedrun_tui.console import stdout_console
 
@@ -94,8 +94,11 @@ def _calibrate(args) -> int:
                        out=Path(args.out) if args.out else None, redo=args.redo, progress=RichProgress(),
                        oversubscribe=args.oversubscribe, costs=plan)
     console = stdout_console()
-    console.print(ladder_table(ladder_rows(result), f"{result.fingerprint.describe()}, val_loss {result.target_loss}"))
+    rows = ladder_rows(result)
+    console.print(ladder_table(rows, f"{result.fingerprint.describe()}, val_loss {result.target_loss}"))
     console.print("n.s.: not faster than the previous rung by twice the combined standard error here; "
                   "that task is unavailable on this CPU")
+    if hint := more_rounds_hint(rows):
+        console.print(hint)
     print(f"wrote {result.path}")
     return 0

@@ -45,6 +45,15 @@ def _writable(path: Path) -> bool:
     return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
 
 
+def _full_without_wal(path: Path) -> bool:
+    """No room for the -shm file a reader makes, and no -wal file whose pages an immutable read would miss."""
+    try:
+        room = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return room.f_bavail * room.f_frsize < 2**16 and not Path(f"{path}-wal").exists()
+
+
 def _migrations():
     from sqlite_utils import Migrations
 
@@ -143,8 +152,8 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         raise UserError(f"{path}: no session database here (run a session first, or pass --db PATH)")
     if not readonly:
         path.parent.mkdir(parents=True, exist_ok=True)
-    # A WAL database on read-only storage opens only as immutable (no -shm can be made next to it).
-    immutable = readonly and not _writable(path)
+    # A WAL database on read-only or full storage opens only as immutable (no -shm can be made next to it).
+    immutable = readonly and (not _writable(path) or _full_without_wal(path))
     target = f"file:{quote(str(path.resolve()))}?mode=ro{'&immutable=1' if immutable else ''}" if readonly else str(path)
     try:
         conn = sqlite3.connect(target, uri=readonly, check_same_thread=False,

@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from records.calibrate import CostPlan, Progress, calibrate, select_rungs
+from records.calibrate import CostPlan, LadderRow, Progress, calibrate, select_rungs
+from records.calibrate_view import more_rounds_hint
 from records.calibration import (RunTime, all_calibrations, choose, file_name, load_calibration, rung_times,
                                  significant, user_dir)
 from records.catalog import calibration_note, list_tasks
@@ -22,6 +23,13 @@ from tests.records_helpers import write_calibration, write_corpus
 
 def quiet(_line: str) -> None:
     pass
+
+
+def small_micro_data(folder) -> None:
+    """Shards from a 128 KiB corpus whose last 1/32 (4,097 bytes) leaves 2,049 validation bytes: 8
+    windows of 256 and the last target. The rungs validate on what the shard holds, so a validation
+    pass of these calibration runs costs an eighth of a real one."""
+    build_micro([write_corpus(folder, n_bytes=32 * 4097)], log=quiet)
 
 
 def ladder(path, fingerprint, times: list[float]):
@@ -82,7 +90,7 @@ def test_a_damaged_calibration_is_a_one_line_error_naming_the_file():
 
 
 def test_calibrate_writes_this_cpus_file_with_its_fingerprint_and_prints_the_ladder(tmp_path, monkeypatch, capsys):
-    build_micro([write_corpus(tmp_path)], log=quiet)
+    small_micro_data(tmp_path)
     monkeypatch.setenv("SPEEDRUN_MAX_STEPS", "4")  # reaches the generous target below in a few steps
     assert main(["calibrate", "micro", "--rungs", "8", "9", "--seeds", "1", "--jobs", "2",
                  "--target-loss", "5.0", "--cost-rounds", "1", "--cost-steps", "3"]) == 0
@@ -112,6 +120,21 @@ def test_a_rungs_time_is_its_seeds_steps_times_its_step_cost_and_significance_we
     assert not significant(entry([150, 230, 170], [1000.0, 1010.0, 990.0]), slower)  # the seeds' steps too
 
 
+def test_a_step_left_not_significant_by_noisy_costs_gets_the_command_that_adds_rounds():
+    def row(number, steps, step_ms, significant):
+        times = rung_times(RUNGS[number - 1].slug, number, [RunTime(RUNGS[number - 1].slug, s, 99.0, n, 99.0)
+                                                            for s, n in enumerate(steps)], step_ms)
+        return LadderRow(RUNGS[number - 1], times, None, None, significant)
+
+    first = row(1, [200, 190, 200], [1000.0, 1010.0, 990.0], None)
+    noisy = row(2, [170, 170, 180], [800.0, 1000.0, 1200.0], False)
+    hint = more_rounds_hint([first, noisy])
+    assert "1 -> 2" in hint and "--cost-rounds 6" in hint
+    assert more_rounds_hint([first, replace(noisy, significant=True)]) is None
+    whole_runs = row(2, [170, 170, 180], [], False)  # an entry timed run by run: more cost rounds cannot help
+    assert more_rounds_hint([first, whole_runs]) is None
+
+
 class StopAfterFirstRun(Progress):
     """Records what a calibration was asked to run, and interrupts it after the first finished run
     of the phase it is told (runs to the target, or the short runs that time a step)."""
@@ -138,7 +161,7 @@ TWO_ROUNDS = CostPlan(rounds=2, steps=2)
 
 
 def test_an_interrupted_calibration_keeps_its_runs_and_resumes_with_only_the_rest(tmp_path, monkeypatch):
-    build_micro([write_corpus(tmp_path)], log=quiet)
+    small_micro_data(tmp_path)
     monkeypatch.setenv("SPEEDRUN_MAX_STEPS", "4")
     out = tmp_path / "cal.json"
     cancel = threading.Event()
