@@ -182,8 +182,22 @@ def choose(slugs: tuple[str, ...], here: CpuFingerprint, calibrations: list[Cali
 
 
 def significant(faster: RungTimes, slower: RungTimes) -> bool:
-    """Mean faster by more than twice the combined standard error of the two means."""
-    return slower.mean_s - faster.mean_s > 2 * math.hypot(faster.se_s, slower.se_s)
+    """Mean faster by more than twice the standard error of the difference of the two means."""
+    return slower.mean_s - faster.mean_s > 2 * _difference_se(faster, slower)
+
+
+def _difference_se(faster: RungTimes, slower: RungTimes) -> float:
+    """The standard error of slower.mean_s - faster.mean_s.
+
+    Step costs timed in the same rounds are paired: the machine's speed drifts between rounds
+    (30-40 % under some VMs' hosts) and moves every rung of a round alike, so the spread that
+    counts is that of the two rungs' difference round by round, not of each rung's costs."""
+    if not (faster.step_ms and len(faster.step_ms) == len(slower.step_ms) > 1):
+        return math.hypot(faster.se_s, slower.se_s)
+    from_steps = [_spreads(r.steps, r.step_ms)[0] / math.sqrt(len(r.steps)) for r in (faster, slower)]
+    steps_f, steps_s = statistics.fmean(faster.steps), statistics.fmean(slower.steps)
+    per_round = [(steps_s * s - steps_f * f) / 1000 for f, s in zip(faster.step_ms, slower.step_ms)]
+    return math.hypot(*from_steps, _stdev(per_round) / math.sqrt(len(per_round)))
 
 
 def rung_times(slug: str, mirrors: int, runs: list[RunTime], step_ms: list[float] = ()) -> RungTimes:

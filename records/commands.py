@@ -96,7 +96,7 @@ def _calibrate(args) -> int:
     console = stdout_console()
     rows = ladder_rows(result)
     console.print(ladder_table(rows, f"{result.fingerprint.describe()}, val_loss {result.target_loss}"))
-    console.print("n.s.: not faster than the previous rung by twice the combined standard error here; "
+    console.print("n.s.: not faster than the previous rung by twice the standard error of the difference here; "
                   "that task is unavailable on this CPU")
     if hint := more_rounds_hint(rows):
         console.print(hint)

@@ -17,22 +17,13 @@ from records.task import Task
 SMALL = {"n_layer": 2, "d_model": 32, "seq_len": 64, "val_tokens": 4096}
 TARGET_LOSS = 2.0  # on write_corpus's text: about 70-80 steps of a shrunk rung
 # A start code may carry a handicap, so that a candidate removing it is faster than the start code
-# (and, in a session, gets the harness's checks: only such nodes can score). 16 matmuls are about
-# two thirds of a shrunk step; the cheat session takes 48, about two steps, so the start code needs
-# 3x a candidate's CPU time alone, a margin that two runs side by side on a 2-core machine (up to
-# 1.5x each: shared caches) do not cross.
-HANDICAP_MATMULS = 16
-
-
-def handicap(matmuls: int = HANDICAP_MATMULS) -> str:
-    return f"    _handicap = [torch.ones(256, 256) @ torch.ones(256, 256) for _ in range({matmuls})]  # the start code's\n"
-
-
+# (and, in a session, gets the harness's checks: only such nodes can score). 48 matmuls are about
+# two shrunk steps, so the start code needs 3x a candidate's CPU time alone: a margin that two runs
+# side by side on a 2-core machine (up to 1.5x each: shared caches) and a host drifting 10-20 %
+# between minutes (the AVX512 Xeon VM: 16 matmuls left the gain inside its noise) do not cross.
+HANDICAP = "    _handicap = [torch.ones(256, 256) @ torch.ones(256, 256) for _ in range(48)]  # the start code's\n"
 STEP_ANCHOR = "    x, y = sampler.next_batch()\n"
-
-
-def remove_handicap(matmuls: int = HANDICAP_MATMULS) -> str:
-    return f"<<<<<<< SEARCH\n{handicap(matmuls)}=======\n>>>>>>> REPLACE\n"
+REMOVE_HANDICAP = f"<<<<<<< SEARCH\n{HANDICAP}=======\n>>>>>>> REPLACE\n"
 
 
 def shrink(code: str) -> str:
@@ -46,9 +37,9 @@ def rung_code(number: int) -> str:
     return shrink(RUNGS[number - 1].script.read_text())
 
 
-def handicapped(code: str, matmuls: int = HANDICAP_MATMULS) -> str:
+def handicapped(code: str) -> str:
     assert code.count(STEP_ANCHOR) == 1
-    return code.replace(STEP_ANCHOR, handicap(matmuls) + STEP_ANCHOR)
+    return code.replace(STEP_ANCHOR, HANDICAP + STEP_ANCHOR)
 
 
 def micro_home_data(folder: Path) -> dict[str, str]:

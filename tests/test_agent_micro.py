@@ -9,8 +9,8 @@ CI machine). Two runs are made here, side by side as in the README's first comma
 code and the reference node, with the harness's checks of the node); the next record's time comes
 from the calibration written below, whose ratio 0.61 is what those step counts and step costs
 give. The next record timed in a session, and paired re-timing, are tested on shrunk rungs
-(tests/test_sessions_verification.py); micro/8 at the real target (the README's first command)
-is measured by hand.
+(tests/test_sessions_verification.py); the same task at the real target (the README's first
+command) is measured by hand.
 """
 
 import pytest

@@ -11,14 +11,13 @@ import threading
 import pytest
 from agent_helpers import Recorder, config, open_controller, write_script
 from harness_cheats import CHEATS
-from harness_helpers import handicapped, micro_home_data, remove_handicap, rung_code, shrunk_task
+from harness_helpers import REMOVE_HANDICAP, handicapped, micro_home_data, rung_code, shrunk_task
 
 from agent.harness import RunGuard, check_claim
 from agent.noderun import run_code
 from records.ladder import RUNGS
 from runner.sandbox import bwrap_problem
 
-CHEAT_HANDICAP = 48  # every cheat runs beside another: see harness_helpers.handicap
 needs_bwrap = pytest.mark.skipif(bool(bwrap_problem()), reason="bubblewrap is needed (.ci/run installs it)")
 
 
@@ -26,9 +25,9 @@ needs_bwrap = pytest.mark.skipif(bool(bwrap_problem()), reason="bubblewrap is ne
 @needs_bwrap
 def test_every_cheat_is_refused_with_its_reason_and_the_honest_edit_is_not(tmp_path):
     env = micro_home_data(tmp_path / "corpus")
-    task = shrunk_task(tmp_path / "task", handicapped(rung_code(8), CHEAT_HANDICAP))
-    honest = f"Remove the start code's handicap.\n\n{remove_handicap(CHEAT_HANDICAP)}"
-    replies = write_script(tmp_path, [cheat.reply(remove_handicap(CHEAT_HANDICAP)) for cheat in CHEATS] + [honest])
+    task = shrunk_task(tmp_path / "task", handicapped(rung_code(8)))
+    honest = f"Remove the start code's handicap.\n\n{REMOVE_HANDICAP}"
+    replies = write_script(tmp_path, [cheat.reply(REMOVE_HANDICAP) for cheat in CHEATS] + [honest])
     cfg = config(replies, task_id=task.id, max_nodes=len(CHEATS) + 1, sandbox="bwrap", parallel=2)
     controller, store = open_controller(tmp_path, cfg, task=task, run_env=env)
     recorder = Recorder()

@@ -118,6 +118,11 @@ def test_a_rungs_time_is_its_seeds_steps_times_its_step_cost_and_significance_we
     assert significant(entry([170, 170, 180], [1000.0, 1010.0, 990.0]), slower)  # 13 % fewer steps
     assert not significant(entry([170, 170, 180], [800.0, 1000.0, 1200.0]), slower)  # the step costs too noisy
     assert not significant(entry([150, 230, 170], [1000.0, 1010.0, 990.0]), slower)  # the seeds' steps too
+    # Rounds timed in one sitting pair up: a round the whole machine ran slow slows both rungs alike.
+    drifting = entry([200, 190, 200], [800.0, 1000.0, 1200.0])
+    assert significant(entry([170, 170, 180], [800.0, 1000.0, 1200.0]), drifting)
+    assert not significant(entry([170, 170, 180], [1200.0, 1000.0, 800.0]), drifting)  # against the drift
+    assert not significant(entry([170, 170, 180], [800.0, 1000.0]), drifting)  # rounds that do not pair
 
 
 def test_a_step_left_not_significant_by_noisy_costs_gets_the_command_that_adds_rounds():

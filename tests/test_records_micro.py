@@ -192,7 +192,8 @@ def test_tasks_json_lists_every_transition(capsys):
         calibration = calibrations[task["calibration"]["name"]]
         assert task["calibration"]["capability"] == calibration.fingerprint.capability
         assert task["start_time_s"] == calibration.mean_s(RUNGS[k - 1].slug)
-        assert task["target_time_s"] == calibration.mean_s(RUNGS[k].slug) < task["start_time_s"]
+        assert task["target_time_s"] == calibration.mean_s(RUNGS[k].slug)
+        assert task["target_time_s"] < task["start_time_s"] or not task["available"], task  # n.s. here
         assert task["target_loss"] == calibration.target_loss
 
 
@@ -246,12 +247,14 @@ def test_shipped_calibrations_are_in_ladder_order_and_their_steps_decide_which_t
             assert step or "not significantly faster" in task.unavailable_reason
 
 
-def test_the_avx512_calibration_keeps_every_step_significant():
-    from records.calibration import significant
+def test_the_avx2_calibration_keeps_every_step_significant_and_spans_5x():
+    """The AVX2-only ladder keeps the micro track's promise; the AVX512 Xeon's does not (records/micro/README.md)."""
+    from records.calibrate import ladder_rows
 
-    [calibration] = [load_calibration(p) for p in SHIPPED_DIR.glob("*avx512*.json")]
-    for slower, faster in zip(calibration.rungs, calibration.rungs[1:]):
-        assert significant(faster, slower), f"{faster.id} is not significantly faster than {slower.id}"
+    [calibration] = [load_calibration(p) for p in SHIPPED_DIR.glob("*_avx2_*.json")]
+    rows = ladder_rows(calibration)
+    assert [row.rung for row in rows] == list(RUNGS) and rows[-1].vs_first >= 5
+    assert all(row.significant for row in rows[1:]), [row.rung.slug for row in rows if row.significant is False]
 
 
 # An AVX2-only CPU, approximated on any x86-64 one: what most laptops and half of CI's machines have.

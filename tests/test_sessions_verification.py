@@ -2,7 +2,7 @@
 
 import pytest
 from agent_helpers import Recorder, config, open_controller, run_session, speedup, write_script
-from harness_helpers import handicapped, micro_home_data, remove_handicap, rung_code, shrunk_task
+from harness_helpers import REMOVE_HANDICAP, handicapped, micro_home_data, rung_code, shrunk_task
 
 from sessions.scoring import score_session
 from sessions.store import Store
@@ -98,7 +98,7 @@ def test_no_op_candidates_are_not_improved_and_the_reference_change_is(tmp_path)
     noop_score = _session(tmp_path / "noop", task, env, noops, cfg)
     assert noop_score.improved_nodes == 0 and noop_score.best_improved in (None, False), noop_score
     assert noop_score.fsr_low is None or noop_score.fsr_low <= 0.0  # the interval holds 0
-    ref_score = _session(tmp_path / "ref", task, env, [f"Drop the handicap.\n\n{remove_handicap()}"], cfg)
+    ref_score = _session(tmp_path / "ref", task, env, [f"Drop the handicap.\n\n{REMOVE_HANDICAP}"], cfg)
     assert ref_score.best_improved and ref_score.verify_rounds == 3
     assert 0.5 < ref_score.fsr < 1.5 and ref_score.fsr_low > 0.0, ref_score
 
