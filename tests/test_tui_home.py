@@ -112,8 +112,9 @@ async def test_the_form_starts_a_real_micro_session_and_R_resumes_it(tmp_path, n
                                  what="the session screen")
         sid = await training_then_quit(pilot, started)
         assert app.screen is home
-        await wait_for(pilot, lambda: sid in home.sessions, what="the new session on the home list")
-        assert home.sessions[sid].status == "unfinished"
+        # A poll that read the list while the session ran may land first; the reload after the close follows.
+        await wait_for(pilot, lambda: sid in home.sessions and home.sessions[sid].status == "unfinished",
+                       what="the stopped session on the home list, unfinished")
         table = home.query_one("#sessions", DataTable)
         table.focus()
         table.move_cursor(row=table.get_row_index(sid))
