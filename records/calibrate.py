@@ -37,6 +37,11 @@ class Job:
     seed: int
     expected_steps: int  # from an earlier calibration of the same seed, else 0 (unknown)
     cost_round: int | None = None  # a short run timing the cost of a step in this round; None: a run to the target
+    script: Path | None = None  # a variant of the rung's code (bench/rung_change_costs.py); None: the rung's own
+
+    @property
+    def code(self) -> Path:
+        return self.script or self.rung.script
 
     @property
     def label(self) -> str:
@@ -191,7 +196,7 @@ def _time_step_costs(calibration: Calibration, out: Path, threads: int, plan: Co
                                  for r in rungs]
             save_calibration(calibration, out)
 
-    failures = _run_phase(todo, 1, lambda job: _time_one_step_cost(job, threads, progress, cancel), keep,
+    failures = _run_phase(todo, 1, lambda job: time_step_cost(job, threads, progress, cancel), keep,
                           calibration.fingerprint, out, progress, cancel)
     if failures:
         raise UserError(f"timing the cost of a step failed, the runs to the target are kept in {out}: {failures[0]}")
@@ -222,7 +227,7 @@ def _run_once(job: Job, threads: int, target_loss: float, progress: Progress,
     return RunTime(job.rung.slug, job.seed, result.time_to_target_ms / 1000.0, int(result.steps_to_target), wall_s)
 
 
-def _time_one_step_cost(job: Job, threads: int, progress: Progress, cancel: threading.Event) -> RunTime | None:
+def time_step_cost(job: Job, threads: int, progress: Progress, cancel: threading.Event) -> RunTime | None:
     """A short run with no target: the CPU time of its steps after the warm-up, from its validation lines."""
     ran = _run_rung(job, threads, None, {"SPEEDRUN_MAX_STEPS": str(job.expected_steps)}, progress, cancel)
     if ran is None:
@@ -249,7 +254,7 @@ def _run_rung(job: Job, threads: int, target_loss: float | None, extra_env: dict
     env = {**micro_env(seed=job.seed, threads=threads, target_loss=target_loss), "SPEEDRUN_CLOCK": "cpu",
            **extra_env}
     clocks: list[str] = []
-    result = run_local(RunSpec(script=job.rung.script, target_loss=target_loss, timeout_s=RUN_TIMEOUT_S, env=env),
+    result = run_local(RunSpec(script=job.code, target_loss=target_loss, timeout_s=RUN_TIMEOUT_S, env=env),
                        on_line=_watch(job, progress, clocks), cancel=cancel)
     if result.status == "cancelled" or cancel.is_set():
         return None

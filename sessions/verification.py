@@ -66,7 +66,7 @@ def score_rounds(rounds: list[RoundTimes], *, reference_source: str) -> Verified
     low = high = None
     improved = False
     if stderr is not None:  # Student's t on the paired speedups: honest about how few rounds there are
-        half = _t975(len(speedups) - 1) * stderr
+        half = t975(len(speedups) - 1) * stderr
         low, high = max(0.0, (mean - half) / gap), max(0.0, (mean + half) / gap)
         improved = mean - half > 0
     return VerifiedScore(max(0.0, mean / gap), low, high, len(rounds), mean, stderr, improved, reference_source)
@@ -77,7 +77,7 @@ def unchanged_score(reference_source: str) -> VerifiedScore:
     return VerifiedScore(0.0, 0.0, 0.0, 0, 0.0, None, False, reference_source)
 
 
-def _t975(df: int) -> float:
+def t975(df: int) -> float:
     """Student's t, two-sided 95 %."""
     from scipy.stats import t  # lazy: the TUI never pays for scipy's import
 
