@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from agent_helpers import fake_task
@@ -228,6 +229,10 @@ async def test_a_session_in_flight_shows_its_run_until_it_ends(tmp_path, no_keys
             w.add(ev.SessionFinished(status="stopped"))
             await wait_for(pilot, lambda: status().startswith("unfinished"), what="the session's end")
             assert table.border_subtitle is None
+            # A poll that read the store while the session ran, landing after a newer read, is dropped.
+            running = [replace(info, status="running") for info in screen.sessions.values()]
+            screen._show_progress(running, {}, 0.0)
+            assert status().startswith("unfinished")
 
 
 @pytest.mark.asyncio

@@ -60,6 +60,7 @@ class HomeScreen(Screen):
         self.db_path = Path(db_path)
         self.has_key = llm_key_present()
         self.sessions: dict[str, object] = {}
+        self._shown_read_at = 0.0  # when the sessions the list shows were read from the store
 
     def compose(self) -> ComposeResult:
         yield Static(self._banner(), id="banner")
@@ -118,15 +119,15 @@ class HomeScreen(Screen):
         catalog = list_tasks()
         tasks = [(task, why_not_ready(task)) for task in catalog]
         note = calibration_note(catalog)
-        infos = []
+        infos, read_at = [], time.monotonic()
         if self.db_path.exists():
             from sessions.store import Store
 
             with Store(self.db_path, readonly=True) as store:
                 infos = store.list_sessions()
-        self.app.call_from_thread(self._loaded, tasks, infos, note)
+        self.app.call_from_thread(self._loaded, tasks, infos, note, read_at)
 
-    def _loaded(self, tasks: list, infos: list, note: str) -> None:
+    def _loaded(self, tasks: list, infos: list, note: str, read_at: float) -> None:
         banner = self._banner()
         if note:
             provisional = any(task.provisional for task, _ in tasks)
@@ -145,10 +146,11 @@ class HomeScreen(Screen):
         ready = [task.id for task, reason in tasks if not reason]
         if ready and picker.is_blank():
             picker.value = ready[0]
-        self._show_sessions(infos)
+        self._show_sessions(infos, read_at)
 
-    def _show_sessions(self, infos: list) -> None:
+    def _show_sessions(self, infos: list, read_at: float) -> None:
         table = self.query_one("#sessions", DataTable)
+        self._shown_read_at = read_at
         selected = self._selected_session()
         table.clear()
         self.sessions = {info.id: info for info in infos}
@@ -173,17 +175,20 @@ class HomeScreen(Screen):
         from sessions.progress import load_runs
         from sessions.store import Store
 
+        read_at = time.monotonic()
         try:
             with Store(self.db_path, readonly=True) as store:
                 infos = store.list_sessions()
                 runs = {info.id: load_runs(store, info.id) for info in infos if info.status == "running"}
         except UserError:
             return  # a reload says what is wrong; a poll would repeat it every tick
-        self.app.call_from_thread(self._show_progress, infos, runs)
+        self.app.call_from_thread(self._show_progress, infos, runs, read_at)
 
-    def _show_progress(self, infos: list, runs: dict[str, tuple[RunProgress, ...]]) -> None:
+    def _show_progress(self, infos: list, runs: dict[str, tuple[RunProgress, ...]], read_at: float) -> None:
+        if read_at < self._shown_read_at:
+            return  # a poll that read the store before the last reload (a session that has since stopped)
         if [_row_numbers(info) for info in infos] != [_row_numbers(info) for info in self.sessions.values()]:
-            self._show_sessions(infos)
+            self._show_sessions(infos, read_at)
         table = self.query_one("#sessions", DataTable)
         views = {sid: [run.view(time.time()) for run in session_runs] for sid, session_runs in runs.items()}
         for sid, session_views in views.items():
